@@ -14,11 +14,11 @@ fn roff(text: &str) -> String {
 }
 
 /// Render the section-7 man page `ocf_ferroha_<agent>(7)`.
-pub fn man_page(info: &AgentInfo, date: &str) -> String {
+pub fn man_page(info: &AgentInfo) -> String {
     let title = format!("OCF_FERROHA_{}", info.name.to_ascii_uppercase());
     let mut m = String::new();
     m.push_str(&format!(
-        ".TH {title} 7 \"{date}\" \"ferroha {}\" \"OCF resource agents\"\n",
+        ".TH {title} 7 \"\" \"ferroha {}\" \"OCF resource agents\"\n",
         info.version
     ));
     m.push_str(".SH NAME\n");
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn man_page_escapes() {
-        let m = man_page(&INFO, "2026-11-22");
+        let m = man_page(&INFO);
         assert!(m.starts_with(".TH OCF_FERROHA_T 7"));
         assert!(m.contains("\\&.dot first"), "{m}");
         assert!(m.contains("second \\e para"), "{m}");

@@ -244,16 +244,20 @@ pub fn run<A: Agent>(
             .unwrap_or_else(|| "unknown panic".to_owned());
         Err(OcfError::generic(format!("internal error in {} {action}: {what}", A::INFO.name)))
     });
-    let code = match result {
-        Ok(code) => code,
+    let elapsed = ctx.deadline.elapsed().as_millis();
+    match result {
+        Ok(code) => {
+            ::log::debug!("{action}: rc={code} in {elapsed} ms");
+            code.as_u8()
+        }
         Err(e) => {
             ::log::error!("{action}: {}", e.detail());
+            ::log::debug!("{action}: rc={} in {elapsed} ms", e.code());
+            // Last: Pacemaker and ferroha-check read the reason from the final stderr line.
             let _ = writeln!(err, "{prefix}{}", e.reason().replace(['\n', '\r'], " "));
-            e.code()
+            e.code().as_u8()
         }
-    };
-    ::log::debug!("{action}: rc={code} in {} ms", ctx.deadline.elapsed().as_millis());
-    code.as_u8()
+    }
 }
 
 fn dispatch<A: Agent>(agent: &A, ctx: &Ctx) -> Result<OcfCode, OcfError> {
