@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# All benchmarks (make bench). Results: Markdown tables on stdout, raw JSON in target/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for b in bench/vip.sh; do
+  "$b"
+done

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit tests, agent tests against the real kernel in
+# network namespaces, ocf-tester and ferroha-check runs, meta-data validation, the crm examples
+# loaded into a CIB, and the .deb. Needs root (namespaces, addresses) and scripts/setup.sh first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '\n==> %s\n' "$*"; }
+[ "$(id -u)" = 0 ] || { echo "test: run as root (the agent tests create network namespaces)" >&2; exit 1; }
+
+say "cargo fmt --check"
+cargo fmt --all --check
+say "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log=$(mktemp /tmp/ferroha-test.XXXXXX)
+trap 'rm -f "$log"' EXIT
+say "cargo test (unit, agent and netns tests)"
+cargo test --workspace --locked -- --test-threads=2 2>&1 | tee "$log"
+say "crm examples load into a CIB"
+tests/crm-examples.sh 2>&1 | tee -a "$log"
+say "make deb"
+make deb
+dpkg-deb -c target/*/debian/ferroha_*.deb | grep -q 'usr/lib/ocf/resource.d/ferroha/vip'
+# One closing line over every suite: cargo's per-binary results plus the shell suites.
+awk '/^test result:/ { p += $4; f += $6 } /^crm-examples:/ { p += $2; f += $4 }
+     END { printf "\nall suites: %d passed, %d failed\n", p, f }' "$log"

@@ -1,0 +1,36 @@
+//! Build-time tasks: `ferroha-xtask man DIR` writes the man pages generated from the agents'
+//! parameter tables (and copies the hand-written ones), so they cannot drift from meta-data.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use ocf::Agent;
+
+const CHECK_MAN: &str = include_str!("../../man/ferroha-check.1");
+
+fn man(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let agents = [vip::Vip::INFO];
+    for info in agents {
+        let page = ocf::doc::man_page(&info);
+        std::fs::write(dir.join(format!("ocf_ferroha_{}.7", info.name)), page)?;
+    }
+    std::fs::write(dir.join("ferroha-check.1"), CHECK_MAN)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["man", dir] => match man(Path::new(dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ferroha-xtask: writing man pages to {dir}: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        _ => {
+            eprintln!("usage: ferroha-xtask man DIR");
+            ExitCode::from(2)
+        }
+    }
+}
