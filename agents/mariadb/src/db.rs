@@ -1,0 +1,324 @@
+//! SQL over the native protocol (the `mysql` crate): the local server through its unix socket,
+//! peers over TCP with the replication user. Every connection has connect, read and write
+//! timeouts bounded by the action's deadline. No statement text is ever logged (the
+//! `CHANGE MASTER` statement carries the replication password).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder, Row, Value};
+
+use crate::gtid::{GtidSet, ParseError};
+use crate::settings::Addr;
+
+/// A failed SQL step, with what was being done (never the statement itself).
+#[derive(Debug)]
+pub struct DbError {
+    /// What the agent was doing.
+    pub what: String,
+    /// The server error number, when the server answered with one.
+    pub code: Option<u16>,
+    /// The driver's message.
+    pub message: String,
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.message)
+    }
+}
+
+impl std::error::Error for DbError {}
+
+fn db_err(what: &str) -> impl FnOnce(mysql::Error) -> DbError + '_ {
+    move |e| {
+        let code = match &e {
+            mysql::Error::MySqlError(m) => Some(m.code),
+            _ => None,
+        };
+        let message = match &e {
+            mysql::Error::MySqlError(m) => format!("error {}: {}", m.code, m.message),
+            other => other.to_string(),
+        };
+        DbError { what: what.to_owned(), code, message }
+    }
+}
+
+impl From<ParseError> for DbError {
+    fn from(e: ParseError) -> Self {
+        DbError { what: "reading a GTID position".into(), code: None, message: e.to_string() }
+    }
+}
+
+/// Who to log in as.
+#[derive(Clone, Debug)]
+pub struct Login {
+    /// User name.
+    pub user: String,
+    /// Password, if any (root over the socket usually needs none: `unix_socket`).
+    pub pass: Option<String>,
+}
+
+/// One open connection.
+#[derive(Debug)]
+pub struct Db {
+    conn: Conn,
+}
+
+fn clamp(t: Duration) -> Duration {
+    t.clamp(Duration::from_millis(200), Duration::from_secs(60))
+}
+
+impl Db {
+    /// The local server over its unix socket.
+    pub fn local(socket: &str, login: &Login, timeout: Duration) -> Result<Db, DbError> {
+        let t = clamp(timeout);
+        let opts = OptsBuilder::new()
+            .socket(Some(socket))
+            .user(Some(login.user.clone()))
+            .pass(login.pass.clone())
+            .read_timeout(Some(t))
+            .write_timeout(Some(t))
+            .tcp_connect_timeout(Some(t))
+            .stmt_cache_size(0);
+        let conn = Conn::new(opts).map_err(db_err("connecting over the socket"))?;
+        Ok(Db { conn })
+    }
+
+    /// A peer over TCP (no switch to its unix socket).
+    pub fn peer(addr: &Addr, login: &Login, timeout: Duration) -> Result<Db, DbError> {
+        let t = clamp(timeout);
+        let opts = OptsBuilder::new()
+            .ip_or_hostname(Some(addr.host.clone()))
+            .tcp_port(addr.port)
+            .prefer_socket(false)
+            .user(Some(login.user.clone()))
+            .pass(login.pass.clone())
+            .read_timeout(Some(t))
+            .write_timeout(Some(t))
+            .tcp_connect_timeout(Some(t))
+            .stmt_cache_size(0);
+        let conn = Conn::new(opts).map_err(db_err("connecting"))?;
+        Ok(Db { conn })
+    }
+
+    /// Run a statement; `what` names it in errors.
+    pub fn exec(&mut self, what: &str, sql: &str) -> Result<(), DbError> {
+        self.conn.query_drop(sql).map_err(db_err(what))
+    }
+
+    /// All rows as column → text maps.
+    pub fn rows(
+        &mut self,
+        what: &str,
+        sql: &str,
+    ) -> Result<Vec<BTreeMap<String, String>>, DbError> {
+        let rows: Vec<Row> = self.conn.query(sql).map_err(db_err(what))?;
+        Ok(rows.iter().map(row_map).collect())
+    }
+
+    /// The first column of the first row as text.
+    pub fn value(&mut self, what: &str, sql: &str) -> Result<String, DbError> {
+        let rows: Vec<Row> = self.conn.query(sql).map_err(db_err(what))?;
+        Ok(rows.first().and_then(|r| r.as_ref(0)).map(value_text).unwrap_or_default())
+    }
+
+    /// `@@read_only` and `@@gtid_current_pos` in one round trip.
+    pub fn role_and_pos(&mut self) -> Result<(bool, GtidSet), DbError> {
+        let rows: Vec<Row> = self
+            .conn
+            .query("SELECT @@global.read_only, @@global.gtid_current_pos")
+            .map_err(db_err("reading read_only and gtid_current_pos"))?;
+        let row = rows.first();
+        let ro = row.and_then(|r| r.as_ref(0)).map(value_text).unwrap_or_default();
+        let pos = row.and_then(|r| r.as_ref(1)).map(value_text).unwrap_or_default();
+        Ok((ro.trim() != "0", GtidSet::parse(&pos)?))
+    }
+
+    /// `SHOW SLAVE STATUS`, `None` when no replication is configured.
+    pub fn slave_status(&mut self) -> Result<Option<SlaveStatus>, DbError> {
+        let rows = self.rows("reading SHOW SLAVE STATUS", "SHOW SLAVE STATUS")?;
+        Ok(rows.first().map(SlaveStatus::from_fields))
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::NULL => String::new(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Int(n) => n.to_string(),
+        Value::UInt(n) => n.to_string(),
+        Value::Float(x) => x.to_string(),
+        Value::Double(x) => x.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn row_map(r: &Row) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for (i, c) in r.columns_ref().iter().enumerate() {
+        m.insert(c.name_str().into_owned(), r.as_ref(i).map(value_text).unwrap_or_default());
+    }
+    m
+}
+
+/// The fields of `SHOW SLAVE STATUS` the agent acts on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlaveStatus {
+    /// `Master_Host`.
+    pub master_host: String,
+    /// `Master_Port`.
+    pub master_port: u16,
+    /// `Slave_IO_Running` is `Yes`.
+    pub io_running: bool,
+    /// `Slave_IO_Running` is `Connecting`.
+    pub io_connecting: bool,
+    /// `Slave_SQL_Running` is `Yes`.
+    pub sql_running: bool,
+    /// `Last_IO_Errno` and `Last_IO_Error`.
+    pub io_error: Option<(u32, String)>,
+    /// `Last_SQL_Errno` and `Last_SQL_Error`.
+    pub sql_error: Option<(u32, String)>,
+    /// `Seconds_Behind_Master` (`None` when NULL).
+    pub lag: Option<u64>,
+    /// `Gtid_IO_Pos` as text.
+    pub gtid_io_pos: String,
+}
+
+/// IO errors that only say the primary cannot be reached right now (it may be dead: the
+/// replica must stay promotable).
+pub const UNREACHABLE: &[u32] = &[2003, 2005, 2013, 2006];
+/// "Could not find GTID state requested by slave in any binlog files" and friends: the
+/// replica's history is not in the primary's binlog.
+pub const DIVERGED: u32 = 1236;
+
+impl SlaveStatus {
+    /// From the column → text map of one `SHOW SLAVE STATUS` row.
+    pub fn from_fields(f: &BTreeMap<String, String>) -> SlaveStatus {
+        let get = |k: &str| f.get(k).map(|v| v.trim()).unwrap_or("");
+        let err = |no: &str, text: &str| match get(no).parse::<u32>() {
+            Ok(0) | Err(_) => None,
+            Ok(n) => Some((n, get(text).to_owned())),
+        };
+        SlaveStatus {
+            master_host: get("Master_Host").to_owned(),
+            master_port: get("Master_Port").parse().unwrap_or(0),
+            io_running: get("Slave_IO_Running") == "Yes",
+            io_connecting: get("Slave_IO_Running") == "Connecting",
+            sql_running: get("Slave_SQL_Running") == "Yes",
+            io_error: err("Last_IO_Errno", "Last_IO_Error"),
+            sql_error: err("Last_SQL_Errno", "Last_SQL_Error"),
+            lag: get("Seconds_Behind_Master").parse().ok(),
+            gtid_io_pos: get("Gtid_IO_Pos").to_owned(),
+        }
+    }
+
+    /// The IO thread was refused because this server's history is not the primary's.
+    pub fn diverged(&self) -> bool {
+        self.io_error.as_ref().is_some_and(|(n, _)| *n == DIVERGED)
+    }
+
+    /// What is wrong with replication, if anything, ignoring an unreachable primary.
+    pub fn problem(&self, max_lag: u64) -> Option<String> {
+        if let Some((n, text)) = &self.sql_error {
+            return Some(format!("replication SQL thread error {n}: {text}"));
+        }
+        if let Some((n, text)) = &self.io_error
+            && !UNREACHABLE.contains(n)
+        {
+            return Some(format!("replication IO thread error {n}: {text}"));
+        }
+        if !self.sql_running {
+            return Some("the replication SQL thread is not running".into());
+        }
+        if !self.io_running && !self.io_connecting {
+            return Some("the replication IO thread is not running".into());
+        }
+        match self.lag {
+            Some(l) if l > max_lag => {
+                Some(format!("replication lags {l} s behind the primary (max_slave_lag {max_lag})"))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut m: BTreeMap<String, String> = [
+            ("Master_Host", "127.0.0.1"),
+            ("Master_Port", "3307"),
+            ("Slave_IO_Running", "Yes"),
+            ("Slave_SQL_Running", "Yes"),
+            ("Last_IO_Errno", "0"),
+            ("Last_IO_Error", ""),
+            ("Last_SQL_Errno", "0"),
+            ("Last_SQL_Error", ""),
+            ("Seconds_Behind_Master", "0"),
+            ("Gtid_IO_Pos", "0-1-5"),
+            ("Using_Gtid", "Slave_Pos"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for (k, v) in pairs {
+            m.insert((*k).to_owned(), (*v).to_owned());
+        }
+        m
+    }
+
+    #[test]
+    fn healthy_replica() {
+        let s = SlaveStatus::from_fields(&fields(&[]));
+        assert_eq!(s.master_port, 3307);
+        assert_eq!(s.gtid_io_pos, "0-1-5");
+        assert_eq!(s.problem(60), None);
+        assert!(!s.diverged());
+    }
+
+    #[test]
+    fn errors_and_lag() {
+        let s = SlaveStatus::from_fields(&fields(&[
+            ("Slave_SQL_Running", "No"),
+            ("Last_SQL_Errno", "1062"),
+            ("Last_SQL_Error", "Duplicate entry '1' for key 'PRIMARY'"),
+        ]));
+        assert_eq!(
+            s.problem(60).unwrap(),
+            "replication SQL thread error 1062: Duplicate entry '1' for key 'PRIMARY'"
+        );
+        let s = SlaveStatus::from_fields(&fields(&[("Seconds_Behind_Master", "61")]));
+        assert_eq!(
+            s.problem(60).unwrap(),
+            "replication lags 61 s behind the primary (max_slave_lag 60)"
+        );
+        let s = SlaveStatus::from_fields(&fields(&[("Seconds_Behind_Master", "")]));
+        assert_eq!(s.lag, None);
+    }
+
+    #[test]
+    fn unreachable_primary_is_not_a_replica_failure() {
+        let s = SlaveStatus::from_fields(&fields(&[
+            ("Slave_IO_Running", "Connecting"),
+            ("Last_IO_Errno", "2003"),
+            ("Last_IO_Error", "error reconnecting to master"),
+            ("Seconds_Behind_Master", ""),
+        ]));
+        assert_eq!(s.problem(60), None);
+    }
+
+    #[test]
+    fn error_1236_is_divergence() {
+        let s = SlaveStatus::from_fields(&fields(&[
+            ("Slave_IO_Running", "No"),
+            ("Last_IO_Errno", "1236"),
+            ("Last_IO_Error", "Got fatal error 1236 from master"),
+        ]));
+        assert!(s.diverged());
+        assert!(s.problem(60).unwrap().starts_with("replication IO thread error 1236"));
+    }
+}
