@@ -252,8 +252,8 @@ impl Vip {
 
     fn announce(&self, cfg: &VipConfig, count: u32) {
         let s = &cfg.settings;
-        let Some(mac) = cfg.link.mac else {
-            log::info!("{} has no hardware address; nothing to announce", cfg.link.name);
+        let Some(mac) = cfg.link.mac.filter(|_| cfg.link.ether) else {
+            log::info!("{} is not an Ethernet link; nothing to announce", cfg.link.name);
             return;
         };
         if count == 0 {
@@ -275,7 +275,9 @@ impl Vip {
     /// RFC 5227 probe; when someone answers, keep probing until the deadline in case the
     /// previous holder is still releasing the address.
     fn probe_duplicate(&self, cfg: &VipConfig, ctx: &Ctx) -> Result<(), OcfError> {
-        let (IpAddr::V4(v4), Some(mac)) = (cfg.settings.ip, cfg.link.mac) else {
+        let (IpAddr::V4(v4), Some(mac)) =
+            (cfg.settings.ip, cfg.link.mac.filter(|_| cfg.link.ether))
+        else {
             return Ok(());
         };
         let wait = cfg.settings.arping_timeout;
