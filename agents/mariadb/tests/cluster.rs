@@ -1,0 +1,212 @@
+//! The agent against real mariadbd instances replicating over loopback. Needs root and
+//! Debian's mariadb-server. See `common/mod.rs` for the lab.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::Lab;
+use mysql::prelude::Queryable;
+
+fn ok(r: &common::Run, what: &str) {
+    assert_eq!(r.rc, 0, "{what}: {}", r.stderr);
+}
+
+/// n1 promoted, n2.. replicating from it.
+fn primary_with_replicas(lab: &Lab) {
+    ok(&lab.start("n1"), "start n1");
+    ok(&lab.agent("n1", "promote", &[]), "promote n1");
+    for n in lab.nodes.iter().skip(1) {
+        ok(&lab.start_with_primary(&n.name, "n1"), "start replica");
+    }
+}
+
+#[test]
+fn replication_switchover_and_scores() {
+    let mut lab = Lab::new(3, false);
+    primary_with_replicas(&lab);
+    assert_eq!(lab.agent("n1", "monitor", &[]).rc, 8);
+    lab.insert("n1", 0..20);
+    lab.wait_count("n2", 20);
+    lab.wait_count("n3", 20);
+    for n in ["n2", "n3"] {
+        let r = lab.agent(n, "monitor", &[]);
+        assert_eq!(r.rc, 0, "{}", r.stderr);
+    }
+    assert_eq!(lab.score("n1"), Some(mariadb::SCORE_PROMOTED));
+    assert_eq!(lab.score("n2"), Some(mariadb::SCORE_BEST));
+    assert_eq!(lab.score("n3"), Some(mariadb::SCORE_BEST));
+    // A monitor whose score does not change forks nothing (not even crm_attribute).
+    let calls = lab.attribute_calls();
+    for n in ["n1", "n2", "n3"] {
+        lab.agent(n, "monitor", &[]);
+    }
+    assert_eq!(lab.attribute_calls(), calls, "monitor forked crm_attribute for an unchanged score");
+    // Probes restore scores.
+    let probe = lab.agent("n2", "monitor", &[("OCF_RESKEY_CRM_meta_interval", "0")]);
+    assert_eq!(probe.rc, 0, "{}", probe.stderr);
+    assert_eq!(lab.attribute_calls(), calls + 1);
+
+    // A client session on the primary is ended by demote; the server turns read-only.
+    let mut client = lab.sql("n1");
+    ok(&lab.agent("n1", "demote", &[]), "demote n1");
+    assert!(client.query_drop("SELECT 1").is_err(), "client session survived demote");
+    assert_eq!(lab.agent("n1", "monitor", &[]).rc, 0);
+    // Switchover to n2; n1 and n3 follow it by GTID.
+    ok(&lab.agent("n2", "promote", &[]), "promote n2");
+    assert_eq!(lab.agent("n2", "monitor", &[]).rc, 8);
+    ok(&lab.notify_promoted("n1", "n2"), "notify n1");
+    ok(&lab.notify_promoted("n3", "n2"), "notify n3");
+    lab.insert("n2", 20..30);
+    lab.wait_count("n1", 30);
+    lab.wait_count("n3", 30);
+    for n in ["n1", "n3"] {
+        let r = lab.agent(n, "monitor", &[]);
+        assert_eq!(r.rc, 0, "{n}: {}", r.stderr);
+    }
+    for n in ["n1", "n2", "n3"] {
+        ok(&lab.agent(n, "stop", &[]), "stop");
+        assert_eq!(lab.agent(n, "monitor", &[]).rc, 7);
+        assert_eq!(lab.score(n), None, "score of {n} removed on stop");
+    }
+    lab.assert_no_password_leak();
+}
+
+#[test]
+fn most_advanced_replica_wins_and_lagging_promote_fails() {
+    let mut lab = Lab::new(3, false);
+    primary_with_replicas(&lab);
+    lab.insert("n1", 0..10);
+    lab.wait_count("n3", 10);
+    // n3 stops receiving; n2 gets 10 more rows.
+    lab.sql("n3").query_drop("STOP SLAVE").expect("stop slave on n3");
+    lab.insert("n1", 10..20);
+    lab.wait_count("n2", 20);
+    lab.kill("n1");
+    // Scores: n2 (ahead) above n3.
+    lab.sql("n3").query_drop("START SLAVE").expect("restart n3 slave (primary is gone)");
+    assert_eq!(lab.agent("n2", "monitor", &[]).rc, 0);
+    assert_eq!(lab.agent("n3", "monitor", &[]).rc, 0);
+    let (s2, s3) = (lab.score("n2").expect("n2 score"), lab.score("n3").expect("n3 score"));
+    assert!(s2 > s3, "n2 {s2} must outrank n3 {s3}");
+    // Promoting the lagging n3 fails with a reason and moves the score to n2.
+    let r = lab.agent("n3", "promote", &[]);
+    assert_eq!(r.rc, 1, "{}", r.stderr);
+    eprintln!("lagging promote: {}", r.reason());
+    assert!(r.reason().contains("n2 is ahead"), "{}", r.reason());
+    assert_eq!(lab.score("n3"), Some(mariadb::SCORE_BEHIND));
+    assert_eq!(lab.score("n2"), Some(mariadb::SCORE_BEST));
+    assert_eq!(lab.agent("n3", "monitor", &[]).rc, 0, "n3 is still a healthy replica");
+    // n2 is promoted; n3 catches up from it; nothing acknowledged is lost.
+    ok(&lab.agent("n2", "promote", &[]), "promote n2");
+    assert_eq!(lab.agent("n2", "monitor", &[]).rc, 8);
+    ok(&lab.notify_promoted("n3", "n2"), "notify n3");
+    lab.wait_count("n3", 20);
+    lab.assert_no_password_leak();
+}
+
+#[test]
+fn replication_error_withdraws_score_and_fails_monitor() {
+    let mut lab = Lab::new(2, false);
+    primary_with_replicas(&lab);
+    lab.insert("n1", 0..5);
+    lab.wait_count("n2", 5);
+    assert_eq!(lab.agent("n2", "monitor", &[]).rc, 0);
+    assert!(lab.score("n2").is_some());
+    // A row written behind replication's back makes the next replicated insert fail (1062).
+    let mut c = lab.sql("n2");
+    c.query_drop("SET SESSION sql_log_bin=0").expect("sql_log_bin");
+    c.query_drop("INSERT INTO fh.t VALUES (100, 'local')").expect("local insert");
+    lab.insert("n1", 100..101);
+    let t0 = Instant::now();
+    let r = loop {
+        let r = lab.agent("n2", "monitor", &[]);
+        if r.rc != 0 || t0.elapsed() > Duration::from_secs(30) {
+            break r;
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(r.rc, 1, "{}", r.stderr);
+    assert!(r.reason().contains("1062"), "{}", r.reason());
+    assert!(r.reason().contains("promotion score withdrawn"), "{}", r.reason());
+    assert_eq!(lab.score("n2"), None);
+    lab.assert_no_password_leak();
+}
+
+#[test]
+fn diverged_old_primary_is_refused() {
+    let mut lab = Lab::new(2, false);
+    primary_with_replicas(&lab);
+    lab.insert("n1", 0..5);
+    lab.wait_count("n2", 5);
+    // Partition: n2 stops hearing from n1, which commits 2 more transactions, then dies.
+    lab.sql("n2").query_drop("STOP SLAVE").expect("stop slave");
+    lab.insert("n1", 5..7);
+    lab.kill("n1");
+    ok(&lab.agent("n2", "promote", &[]), "promote n2");
+    lab.insert("n2", 100..105);
+    // The old primary comes back: it must not rejoin.
+    let r = lab.start_with_primary("n1", "n2");
+    assert_eq!(r.rc, 1, "{}", r.stderr);
+    eprintln!("diverged start: {}", r.reason());
+    assert!(r.reason().contains("diverged from the primary n2"), "{}", r.reason());
+    assert_eq!(lab.score("n1"), None);
+    let m = lab.agent("n1", "monitor", &[]);
+    assert_eq!(m.rc, 1, "{}", m.stderr);
+    assert!(m.reason().contains("diverged"), "{}", m.reason());
+    let r = lab.agent("n1", "promote", &[]);
+    assert_eq!(r.rc, 1, "a diverged node is never promoted: {}", r.stderr);
+    assert_eq!(lab.count("n1"), 7, "n1 keeps its own history, untouched");
+    ok(&lab.agent("n1", "stop", &[]), "stop n1");
+    lab.assert_no_password_leak();
+}
+
+#[test]
+fn semi_sync_acknowledged_inserts_survive_killing_the_primary() {
+    let mut lab = Lab::new(2, true);
+    primary_with_replicas(&lab);
+    // Wait until the replica is a semi-sync client of the primary.
+    let t0 = Instant::now();
+    loop {
+        let n: Option<(String, u64)> = lab
+            .sql("n1")
+            .query_first("SHOW STATUS LIKE 'Rpl_semi_sync_master_clients'")
+            .expect("status");
+        if n.is_some_and(|(_, v)| v == 1) {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "replica never became semi-sync");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writer_conn = lab.sql("n1");
+    let s2 = stop.clone();
+    let writer = thread::spawn(move || {
+        let mut acked = Vec::new();
+        for id in 0u32.. {
+            if s2.load(Ordering::SeqCst) {
+                break;
+            }
+            match writer_conn.exec_drop("INSERT INTO fh.t VALUES (?, 'w')", (id,)) {
+                Ok(()) => acked.push(id),
+                Err(_) => break,
+            }
+        }
+        acked
+    });
+    thread::sleep(Duration::from_millis(1500));
+    lab.kill("n1");
+    stop.store(true, Ordering::SeqCst);
+    let acked = writer.join().expect("writer");
+    eprintln!("acknowledged inserts before the kill: {}", acked.len());
+    assert!(acked.len() > 10, "the writer got only {} acknowledgements", acked.len());
+    ok(&lab.agent("n2", "promote", &[]), "promote n2");
+    let mut c = lab.sql("n2");
+    let present: Vec<u32> = c.query("SELECT id FROM fh.t").expect("ids");
+    let missing: Vec<&u32> = acked.iter().filter(|id| !present.contains(id)).collect();
+    assert!(missing.is_empty(), "{} acknowledged rows lost: {missing:?}", missing.len());
+    lab.assert_no_password_leak();
+}
