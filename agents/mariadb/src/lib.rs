@@ -878,6 +878,9 @@ impl Agent for Mariadb {
     }
 
     fn promote(&self, cfg: &Config, ctx: &Ctx) -> Result<(), OcfError> {
+        if !cfg.promotable {
+            return Err(OcfError::unimplemented("promote (not a promotable clone)"));
+        }
         if server::running_pid(&cfg.pid, &cfg.datadir).is_none() {
             return Err(OcfError::generic("cannot promote: mariadbd is not running"));
         }
@@ -955,6 +958,9 @@ impl Agent for Mariadb {
     }
 
     fn demote(&self, cfg: &Config, ctx: &Ctx) -> Result<(), OcfError> {
+        if !cfg.promotable {
+            return Err(OcfError::unimplemented("demote (not a promotable clone)"));
+        }
         if server::running_pid(&cfg.pid, &cfg.datadir).is_none() {
             return Err(OcfError::generic("cannot demote: mariadbd is not running"));
         }

@@ -1,0 +1,160 @@
+//! The OCF contract: meta-data against the schemas, ocf-tester and ferroha-check on a real
+//! standalone server (plain primitive and promotable clone), and bad input mapped to 2/5/6 with a
+//! reason naming the parameter. Needs root and Debian's mariadb-server.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+
+use common::{AGENT, Lab};
+use ocf::Agent;
+
+fn meta_data() -> String {
+    let out = Command::new(AGENT).arg("meta-data").env_clear().output().expect("run agent");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn xmllint(args: &[&str], xml: &str) -> (bool, String) {
+    let mut child = Command::new("xmllint")
+        .args(args)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("xmllint (libxml2-utils)");
+    child.stdin.take().expect("stdin").write_all(xml.as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("xmllint");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn meta_data_valid_and_complete() {
+    let xml = meta_data();
+    let (ok, err) = xmllint(
+        &["--noout", "--nonet", "--dtdvalid", "/usr/share/resource-agents/ra-api-1.dtd"],
+        &xml,
+    );
+    assert!(ok, "{err}");
+    let (ok, err) =
+        xmllint(&["--noout", "--relaxng", "/usr/share/resource-agents/metadata.rng"], &xml);
+    assert!(ok, "{err}");
+    for p in mariadb::Mariadb::INFO.params {
+        assert_eq!(xml.matches(&format!("<parameter name=\"{}\"", p.name)).count(), 1);
+    }
+    for a in ["promote", "demote", "notify"] {
+        assert!(xml.contains(&format!("<action name=\"{a}\"")), "{a}");
+    }
+}
+
+/// Parameters of a single standalone node of a lab, as `name=value`.
+fn standalone(lab: &Lab) -> Vec<(String, String)> {
+    let n = lab.node("n1");
+    lab.node_params(n).into_iter().filter(|(k, _)| k != "node_map").collect()
+}
+
+#[test]
+fn ocf_tester_passes_plain_primitive() {
+    let mut lab = Lab::new(1, false);
+    let mut cmd = Command::new("/usr/sbin/ocf-tester");
+    cmd.args(["-n", "mdb"]);
+    for (k, v) in standalone(&lab) {
+        cmd.arg("-o").arg(format!("{k}={v}"));
+    }
+    let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", lab.dir.path().join("bin").display());
+    let out = cmd.arg(AGENT).env("PATH", path).output().expect("ocf-tester");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("passed all tests"), "{text}");
+    lab.assert_no_password_leak();
+}
+
+fn checker(lab: &Lab) -> ferroha_check::Checker {
+    let path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", lab.dir.path().join("bin").display());
+    let mut c = ferroha_check::Checker::new(AGENT)
+        .instance("mdb")
+        .env("PATH", &path)
+        .absent("OCF_RESKEY_binary", "/nonexistent/mariadbd");
+    for (k, v) in standalone(lab) {
+        c = c.param(&k, &v);
+    }
+    c
+}
+
+// ferroha-check runs its role sequence (promote → monitor 8) whenever meta-data advertises
+// promote/demote, so it checks this agent as a promotable clone; the plain primitive (where
+// promote/demote answer 3) is covered by ocf-tester above.
+
+#[test]
+fn ferroha_check_passes_promotable_clone() {
+    let mut lab = Lab::new(1, false);
+    let report = checker(&lab)
+        .env("OCF_RESKEY_CRM_meta_promotable", "true")
+        .env("OCF_RESKEY_CRM_meta_notify", "true")
+        .env("OCF_RESKEY_CRM_meta_clone_max", "1")
+        .run();
+    assert!(report.passed(), "{report}");
+    let promoted = report.step("monitor (promoted)").expect("promoted monitor step");
+    assert_eq!(promoted.rc(), Some(8));
+    lab.assert_no_password_leak();
+}
+
+/// validate-all with the lab's n1 parameters plus overrides; returns (rc, reason).
+fn validate(lab: &Lab, node: &str, extra: &[(&str, &str)]) -> (i32, String) {
+    let mut env: Vec<(String, String)> =
+        extra.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), (*v).to_owned())).collect();
+    env.push(("OCF_RESKEY_CRM_meta_on_node".into(), node.into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = lab.agent("n1", "validate-all", &env);
+    (r.rc, r.reason().to_owned())
+}
+
+/// Overrides, node, expected rc, expected words of the reason.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, i32, &'a str);
+
+#[test]
+fn bad_input_is_refused_with_a_reason_naming_the_parameter() {
+    let lab = Lab::new(1, false);
+    assert_eq!(validate(&lab, "n1", &[]).0, 0);
+    let open = lab.dir.path().join("open.pw");
+    fs::write(&open, "x\n").expect("pw");
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let open = open.display().to_string();
+    let cases: &[Case] = &[
+        (&[("datadir", "/nonexistent/data")], "n1", 2, "parameter 'datadir'"),
+        (
+            &[("replication_passwd_file", "/nonexistent/pw")],
+            "n1",
+            2,
+            "parameter 'replication_passwd_file'",
+        ),
+        (&[("replication_passwd_file", &open)], "n1", 2, "group and others must have no access"),
+        (&[("max_slave_lag", "soon")], "n1", 6, "parameter 'max_slave_lag' must be an integer"),
+        (&[("semi_sync", "maybe")], "n1", 6, "parameter 'semi_sync'"),
+        (&[("node_map", "n1=127.0.0.1:x")], "n1", 6, "parameter 'node_map'"),
+        (&[], "n9", 2, "parameter 'node_map' has no entry for this node 'n9'"),
+        (&[("binary", "/nonexistent/mariadbd")], "n1", 5, "parameter 'binary'"),
+        (&[("user", "no-such-user-fh")], "n1", 2, "parameter 'user'"),
+        (&[("config", "/nonexistent/my.cnf")], "n1", 2, "parameter 'config'"),
+    ];
+    for (params, node, rc, reason) in cases {
+        let (got, why) = validate(&lab, node, params);
+        assert_eq!(got, *rc, "{params:?}: {why}");
+        assert!(why.contains(reason), "{params:?}: '{why}' lacks '{reason}'");
+    }
+    // A stop with a broken configuration succeeds when nothing of ours runs.
+    let r = lab.agent("n1", "stop", &[("OCF_RESKEY_datadir", "/nonexistent/data")]);
+    assert_eq!(r.rc, 0, "{}", r.stderr);
+    // A probe with the binary missing is "not installed", never a crash.
+    let r = lab.agent(
+        "n1",
+        "monitor",
+        &[("OCF_RESKEY_binary", "/nonexistent/mariadbd"), ("OCF_RESKEY_CRM_meta_interval", "0")],
+    );
+    assert!(r.rc == 5 || r.rc == 7, "{}", r.stderr);
+}
