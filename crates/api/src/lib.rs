@@ -205,16 +205,15 @@ pub fn parse_record(
             )
         }
     })?;
-    let rec: RecordIn = serde_json::from_slice(&body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_record",
-            format!("invalid record: {e}"),
-        ),
-        _ => {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("malformed JSON: {e}"))
-        }
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("malformed JSON: {e}"))
     })?;
+    let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record", m);
+    if !value.is_object() {
+        return Err(invalid("invalid record: the body must be a JSON object".to_owned()));
+    }
+    let rec: RecordIn =
+        serde_json::from_value(value).map_err(|e| invalid(format!("invalid record: {e}")))?;
     let chars = rec.name.chars().count();
     if chars == 0 || chars > 255 {
         return Err(ApiError::new(
@@ -506,6 +505,8 @@ mod tests {
         assert!(e.message.contains("unknown field `extra`"), "{}", e.message);
         let e = parse_record(&h, body(r#"{"data":1}"#)).unwrap_err();
         assert!(e.message.contains("missing field `name`"), "{}", e.message);
+        let e = parse_record(&h, body(r#"["name"]"#)).unwrap_err();
+        assert_eq!(e.message, "invalid record: the body must be a JSON object");
         let e = parse_record(&h, body(r#"{"name":""}"#)).unwrap_err();
         assert_eq!(e.code, "invalid_record");
         let long = format!(r#"{{"name":"{}"}}"#, "é".repeat(256));

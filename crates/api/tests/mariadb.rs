@@ -1,0 +1,265 @@
+//! `ferroha-api` against a real MariaDB that the test starts (own datadir, socket and loopback
+//! port; stopped by its pid). Needs `mariadb-server` installed and root (mariadbd --user=root).
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Api, Mariadb, Target, free_port, shared_db, unique};
+use serde_json::json;
+
+const PW: &str = "db-Pw-7f3a9c";
+
+/// A fresh database and user on the shared server, and an API on it.
+fn api_on_shared(extra: &str) -> (std::sync::Arc<Mariadb>, Api) {
+    let db = shared_db();
+    let name = unique("t");
+    db.database(&name, "api", PW);
+    let api =
+        Api::start(&Target { port: db.port, db_name: &name, user: "api", password: PW }, extra);
+    (db, api)
+}
+
+#[test]
+fn crud_and_paging() {
+    let (_db, api) = api_on_shared("");
+    let (s, body, headers) = api.write("POST", "/v1/records", r#"{"name":"alpha","data":{"n":1}}"#);
+    assert_eq!(s, 201, "{body}");
+    let id1 = body["id"].as_u64().expect("id");
+    assert_eq!(body["name"], "alpha");
+    assert_eq!(body["data"], json!({"n": 1}));
+    assert!(body["created_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{body}");
+    assert_eq!(
+        headers.get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("/v1/records/{id1}").as_str())
+    );
+    let (s, body, _) = api.write("POST", "/v1/records", r#"{"name":"beta"}"#);
+    assert_eq!(s, 201);
+    assert_eq!(body["data"], json!(null));
+    let id2 = body["id"].as_u64().expect("id");
+    let (s, body, _) = api.write("POST", "/v1/records", r#"{"name":"gamma","data":[1,"x"]}"#);
+    assert_eq!(s, 201);
+    let id3 = body["id"].as_u64().expect("id");
+
+    let (s, body) = api.get(&format!("/v1/records/{id1}"));
+    assert_eq!((s, body["name"].clone()), (200, json!("alpha")));
+
+    let (s, page) = api.get("/v1/records?limit=2");
+    assert_eq!(s, 200, "{page}");
+    let ids: Vec<u64> =
+        page["items"].as_array().expect("items").iter().filter_map(|r| r["id"].as_u64()).collect();
+    assert_eq!(ids, [id1, id2]);
+    assert_eq!(page["next_after"], json!(id2));
+    let (_, page) = api.get(&format!("/v1/records?limit=2&after={id2}"));
+    let ids: Vec<u64> =
+        page["items"].as_array().expect("items").iter().filter_map(|r| r["id"].as_u64()).collect();
+    assert_eq!(ids, [id3]);
+    assert_eq!(page["next_after"], json!(null));
+
+    let (s, body, _) =
+        api.write("PUT", &format!("/v1/records/{id2}"), r#"{"name":"beta2","data":true}"#);
+    assert_eq!(s, 200, "{body}");
+    assert_eq!((body["name"].clone(), body["data"].clone()), (json!("beta2"), json!(true)));
+    assert_eq!(api.get(&format!("/v1/records/{id2}")).1["name"], "beta2");
+
+    let (s, _, _) = api.write("DELETE", &format!("/v1/records/{id1}"), "");
+    assert_eq!(s, 204);
+    let (s, body) = api.get(&format!("/v1/records/{id1}"));
+    assert_eq!((s, body["error"].clone()), (404, json!("not_found")));
+    assert_eq!(body["message"], format!("record {id1} does not exist"));
+    assert_eq!(api.write("DELETE", &format!("/v1/records/{id1}"), "").0, 404);
+    assert_eq!(api.write("PUT", "/v1/records/999999", r#"{"name":"x"}"#).0, 404);
+    assert!(
+        api.log().contains(r#""method":"POST","msg":"request","path":"/v1/records""#)
+            || api.log().contains(r#""path":"/v1/records""#)
+    );
+}
+
+#[test]
+fn bad_input_gets_4xx_with_json_bodies() {
+    let (_db, api) = api_on_shared("body_limit = 1024\npage_max = 20");
+    let cases: &[(&str, &str, &str, &str, u16, &str)] = &[
+        ("POST", "/v1/records", "application/json", "{\"name\":", 400, "malformed_json"),
+        ("POST", "/v1/records", "application/json", "not json", 400, "malformed_json"),
+        ("POST", "/v1/records", "application/json", r#"{"name":5}"#, 422, "invalid_record"),
+        ("POST", "/v1/records", "application/json", r#"["name"]"#, 422, "invalid_record"),
+        ("POST", "/v1/records", "application/json", r#"{"data":1}"#, 422, "invalid_record"),
+        ("POST", "/v1/records", "application/json", r#"{"name":"a","x":1}"#, 422, "invalid_record"),
+        ("POST", "/v1/records", "application/json", r#"{"name":""}"#, 422, "invalid_record"),
+        ("POST", "/v1/records", "text/plain", r#"{"name":"a"}"#, 415, "unsupported_media_type"),
+        ("PUT", "/v1/records/abc", "application/json", r#"{"name":"a"}"#, 400, "bad_id"),
+        ("PUT", "/v1/records/0", "application/json", r#"{"name":"a"}"#, 400, "bad_id"),
+        (
+            "PATCH",
+            "/v1/records/1",
+            "application/json",
+            r#"{"name":"a"}"#,
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (method, path, ctype, body, status, code) in cases {
+        let (s, b, _) = api.send(method, path, Some(&api.token), ctype, body);
+        assert_eq!((s, b["error"].as_str()), (*status, Some(*code)), "{method} {path} {body}: {b}");
+        assert!(b["message"].as_str().is_some_and(|m| !m.is_empty()), "{b}");
+    }
+    let big = format!(r#"{{"name":"a","data":"{}"}}"#, "x".repeat(2000));
+    let (s, b, _) = api.write("POST", "/v1/records", &big);
+    assert_eq!((s, b["error"].as_str()), (413, Some("body_too_large")), "{b}");
+    for (q, code) in [
+        ("limit=0", "bad_query"),
+        ("limit=21", "bad_query"),
+        ("after=x", "bad_query"),
+        ("page=2", "bad_query"),
+    ] {
+        let (s, b) = api.get(&format!("/v1/records?{q}"));
+        assert_eq!((s, b["error"].as_str()), (400, Some(code)), "{q}: {b}");
+    }
+    let (s, b) = api.get("/v1/records/77777");
+    assert_eq!((s, b["error"].as_str()), (404, Some("not_found")));
+    let (s, b) = api.get("/nope");
+    assert_eq!((s, b["error"].as_str()), (404, Some("no_route")));
+    // Nothing was stored by any of these.
+    assert_eq!(api.get("/v1/records").1["items"], json!([]));
+}
+
+#[test]
+fn writes_need_the_token() {
+    let (_db, api) = api_on_shared("");
+    let (s, b, h) = api.send("POST", "/v1/records", None, "application/json", r#"{"name":"a"}"#);
+    assert_eq!((s, b["error"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(h.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    let (s, _, _) =
+        api.send("POST", "/v1/records", Some("wrong"), "application/json", r#"{"name":"a"}"#);
+    assert_eq!(s, 401);
+    let prefix = &api.token[..api.token.len() - 1];
+    assert_eq!(
+        api.send("POST", "/v1/records", Some(prefix), "application/json", r#"{"name":"a"}"#).0,
+        401
+    );
+    let (s, b, _) = api.write("POST", "/v1/records", r#"{"name":"a"}"#);
+    assert_eq!(s, 201);
+    let id = b["id"].as_u64().expect("id");
+    assert_eq!(
+        api.send("PUT", &format!("/v1/records/{id}"), None, "application/json", r#"{"name":"b"}"#)
+            .0,
+        401
+    );
+    assert_eq!(
+        api.send("DELETE", &format!("/v1/records/{id}"), Some("wrong"), "application/json", "").0,
+        401
+    );
+    // Reads are open; the record is unchanged.
+    assert_eq!(api.get(&format!("/v1/records/{id}")).1["name"], "a");
+}
+
+#[test]
+fn ready_follows_read_only_and_database_down() {
+    // Own server: read_only is global, and this test stops the server.
+    let db = Mariadb::start();
+    let name = unique("t");
+    db.database(&name, "api", PW);
+    let api = Api::start(&Target { port: db.port, db_name: &name, user: "api", password: PW }, "");
+    let (s, b) = api.get("/ready");
+    assert_eq!((s, b["status"].as_str()), (200, Some("ready")), "{b}");
+
+    db.set_read_only(true);
+    let (s, b) = api.get("/ready");
+    assert_eq!((s, b["error"].as_str()), (503, Some("database_read_only")), "{b}");
+    let (s, b, _) = api.write("POST", "/v1/records", r#"{"name":"a"}"#);
+    assert_eq!((s, b["error"].as_str()), (503, Some("database_read_only")), "{b}");
+    assert_eq!(api.get("/health").0, 200, "the process itself is fine");
+    db.set_read_only(false);
+    assert_eq!(api.get("/ready").0, 200);
+    assert_eq!(api.write("POST", "/v1/records", r#"{"name":"a"}"#).0, 201);
+
+    // A hung server (SIGSTOP): /ready answers 503 within the db timeout, not never.
+    common::signal(db.child.id(), libc::SIGSTOP);
+    let t0 = Instant::now();
+    let (s, _) = api.get("/ready");
+    let took = t0.elapsed();
+    common::signal(db.child.id(), libc::SIGCONT);
+    assert_eq!(s, 503);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+
+    drop(db);
+    let (s, b) = api.get("/ready");
+    assert_eq!((s, b["error"].as_str()), (503, Some("database_unavailable")), "{b}");
+    assert_eq!(api.get("/health").0, 200);
+}
+
+#[test]
+fn starts_without_database_then_creates_schema() {
+    // The API comes up and answers /health while its database is unreachable.
+    let dead = free_port();
+    let api = Api::start(&Target { port: dead, db_name: "x", user: "api", password: PW }, "");
+    assert_eq!(api.get("/health").0, 200);
+    let (s, b) = api.get("/ready");
+    assert_eq!((s, b["error"].as_str()), (503, Some("database_unavailable")), "{b}");
+    let (s, b) = api.get("/v1/records");
+    assert_eq!((s, b["error"].as_str()), (503, Some("database_unavailable")));
+    // Against an empty database the first request creates the table.
+    let (db, api) = api_on_shared("");
+    let _ = db;
+    assert_eq!(api.get("/v1/records").1["items"], json!([]));
+    assert_eq!(api.get("/ready").0, 200);
+}
+
+#[test]
+fn secrets_stay_off_argv_and_out_of_logs() {
+    let (_db, mut api) = api_on_shared("");
+    assert_eq!(api.write("POST", "/v1/records", r#"{"name":"a"}"#).0, 201);
+    assert_eq!(
+        api.send("POST", "/v1/records", Some("wrong-token"), "application/json", "{}").0,
+        401
+    );
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd);
+            assert!(!cmd.contains(&api.token), "token on a command line: {cmd}");
+            assert!(!cmd.contains(PW), "password on a command line: {cmd}");
+        }
+    }
+    assert_eq!(api.terminate(), Some(0), "graceful exit on SIGTERM: {}", api.log());
+    let log = api.log();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(
+        !log.contains(&api.token) && !log.contains(PW) && !log.contains("wrong-token"),
+        "{log}"
+    );
+    for line in log.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line}"));
+        assert!(v["ts"].is_number() && v["level"].is_string() && v["msg"].is_string(), "{line}");
+    }
+    let req = log.lines().find(|l| l.contains("\"request\"")).expect("request line");
+    let v: serde_json::Value = serde_json::from_str(req).expect("json");
+    assert!(
+        v["method"].is_string()
+            && v["path"].is_string()
+            && v["status"].is_u64()
+            && v["ms"].is_number(),
+        "{req}"
+    );
+}
+
+#[test]
+fn refuses_open_secret_files_and_bad_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tok = common::secret(dir.path(), "token", "t0k");
+    std::fs::set_permissions(&tok, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod");
+    let out = Command::new(common::API).arg("--token-file").arg(&tok).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("token_file") && err.contains("mode 0644"), "{err}");
+    let out = Command::new(common::API).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("token_file: is required"));
+    let conf = dir.path().join("c.conf");
+    std::fs::write(&conf, "listen = 127.0.0.1:1\nbogus = 1\n").expect("write");
+    let out = Command::new(common::API).arg("-c").arg(&conf).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown key 'bogus'"));
+}
