@@ -338,6 +338,44 @@ mod tests {
     const JSON_SECONDARY: &str = include_str!("../tests/fixtures/status_json_9_secondary.json");
     const JSON_DISCONNECTED: &str = include_str!("../tests/fixtures/status_json_9_noquorum.json");
 
+    /// Outputs recorded by tests/drbd/run.sh --record-fixtures in this project's own guests.
+    #[test]
+    fn recorded_84_outputs() {
+        let rec = |name: &str, text: &str| (name.to_owned(), parse_proc_drbd(text, 0));
+        let cases = [
+            rec("down", include_str!("../tests/fixtures/proc_drbd_84_rec_down.txt")),
+            rec("inc", include_str!("../tests/fixtures/proc_drbd_84_rec_inconsistent.txt")),
+            rec("sec", include_str!("../tests/fixtures/proc_drbd_84_rec_secondary_uptodate.txt")),
+            rec("pri", include_str!("../tests/fixtures/proc_drbd_84_rec_primary.txt")),
+            rec("peer", include_str!("../tests/fixtures/proc_drbd_84_rec_secondary.txt")),
+            rec("out", include_str!("../tests/fixtures/proc_drbd_84_rec_outdated_standalone.txt")),
+        ];
+        let got: Vec<(String, ScoreAction, Option<Role>)> = cases
+            .iter()
+            .map(|(n, s)| (n.clone(), score(s.as_ref()), s.as_ref().map(|s| s.role)))
+            .collect();
+        use ScoreAction::*;
+        let want = [
+            ("down", Delete, None),
+            ("inc", Delete, Some(Role::Secondary)),
+            ("sec", Set(10000), Some(Role::Secondary)),
+            ("pri", Set(10000), Some(Role::Primary)),
+            ("peer", Set(10000), Some(Role::Secondary)),
+            ("out", Delete, Some(Role::Secondary)),
+        ];
+        for ((n, sc, r), (wn, wsc, wr)) in got.iter().zip(want) {
+            assert_eq!((n.as_str(), *sc, *r), (wn, wsc, wr));
+        }
+        let out = cases[5].1.as_ref().unwrap();
+        assert!(out.standalone());
+        assert!(promote_gate("r0", out).unwrap_err().contains("local disk Outdated"));
+        assert!(promote_gate("r0", cases[1].1.as_ref().unwrap()).is_err());
+        assert_eq!(
+            generation(include_str!("../tests/fixtures/proc_drbd_84_rec_down.txt")),
+            Some(Generation::V8)
+        );
+    }
+
     #[test]
     fn generation_from_version_line() {
         assert_eq!(generation(PROC_PRIMARY), Some(Generation::V8));
