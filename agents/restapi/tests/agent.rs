@@ -1,0 +1,517 @@
+//! The `restapi` agent managing the real `ferroha-api` binary on loopback ports. Each test has its
+//! own temporary directory (config, token, pid file, log) and port; whatever it started is
+//! killed by pid when it ends. The API's database is never reachable here (a closed loopback
+//! port), which is what the failed-start case needs; the other cases check `/health`.
+#![allow(unsafe_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const RESTAPI: &str = env!("CARGO_BIN_EXE_restapi");
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// `target/<profile>/ferroha-api`, next to this test's `deps/` directory; built when missing.
+fn api_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable");
+        let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+        let bin = dir.join("ferroha-api");
+        if !bin.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let st = Command::new(cargo)
+                .args(["build", "-p", "ferroha-api"])
+                .status()
+                .expect("run cargo build -p ferroha-api");
+            assert!(st.success(), "cargo build -p ferroha-api failed");
+        }
+        assert!(bin.exists(), "{} is missing; run cargo build -p ferroha-api", bin.display());
+        bin
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn kill(pid: i32, sig: i32) {
+    // SAFETY: kill(2) on a process this test started (or its group).
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+#[derive(Debug)]
+struct Run {
+    rc: i32,
+    stderr: String,
+    took: Duration,
+}
+
+impl Run {
+    fn reason(&self) -> &str {
+        self.stderr.lines().rev().find_map(|l| l.strip_prefix("ocf-exit-reason:")).unwrap_or("")
+    }
+}
+
+/// One managed API: its files, port and parameters.
+struct Fixture {
+    dir: tempfile::TempDir,
+    port: u16,
+    instance: String,
+    params: Vec<(String, String)>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture::with_dir_mode(0o700)
+    }
+
+    fn with_dir_mode(mode: u32) -> Fixture {
+        let dir = tempfile::Builder::new().prefix("fhrest").tempdir().expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let port = free_port();
+        let instance = format!("api{}x{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
+        let token = dir.path().join("token");
+        std::fs::write(&token, format!("tok-{instance}\n")).expect("token");
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let conf = dir.path().join("api.conf");
+        // The database port is closed: /ready is 503, /health 200.
+        std::fs::write(
+            &conf,
+            format!(
+                "listen = 127.0.0.1:{port}\ndb_port = {}\ndb_timeout_ms = 300\ntoken_file = {}\n",
+                free_port(),
+                token.display()
+            ),
+        )
+        .expect("conf");
+        let d = dir.path().display().to_string();
+        let params = vec![
+            ("binary".to_owned(), api_binary().display().to_string()),
+            ("arguments".to_owned(), format!("--config '{}'", conf.display())),
+            ("pidfile".to_owned(), format!("{d}/api.pid")),
+            ("logfile".to_owned(), format!("{d}/api.log")),
+            ("health_url".to_owned(), format!("http://127.0.0.1:{port}/health")),
+        ];
+        Fixture { dir, port, instance, params }
+    }
+
+    fn pidfile(&self) -> PathBuf {
+        self.dir.path().join("api.pid")
+    }
+
+    fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.pidfile()).ok()?.lines().next()?.trim().parse().ok()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("api.log")).unwrap_or_default()
+    }
+
+    fn set(&mut self, k: &str, v: &str) {
+        self.params.retain(|(pk, _)| pk != k);
+        self.params.push((k.to_owned(), v.to_owned()));
+    }
+
+    /// Run the agent; `extra` are further environment variables.
+    fn run(&self, action: &str, extra: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(RESTAPI);
+        cmd.arg(action)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("OCF_ROOT", "/usr/lib/ocf")
+            .env("OCF_RESOURCE_INSTANCE", &self.instance)
+            .env("OCF_RESKEY_CRM_meta_timeout", "20000")
+            .env("OCF_RESKEY_CRM_meta_interval", if action == "monitor" { "10000" } else { "0" })
+            .stdin(Stdio::null());
+        for (k, v) in &self.params {
+            cmd.env(format!("OCF_RESKEY_{k}"), v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let t0 = Instant::now();
+        let out = cmd.output().expect("run restapi");
+        Run {
+            rc: out.status.code().unwrap_or(-1),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            took: t0.elapsed(),
+        }
+    }
+
+    /// Processes whose command line mentions this fixture's directory (ours, whatever the pid
+    /// file says).
+    fn processes(&self) -> Vec<i32> {
+        let needle = self.dir.path().display().to_string();
+        let mut out = Vec::new();
+        for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
+            let state = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let zombie = state.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
+            if !zombie && String::from_utf8_lossy(&cmd).contains(&needle) {
+                out.push(pid);
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        for pid in self.processes() {
+            kill(pid, libc::SIGCONT);
+            kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+fn wait_gone(pid: i32) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(10) {
+        let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if st.is_empty() || st.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn start_monitor_stop_manage_the_real_daemon() {
+    let f = Fixture::new();
+    assert_eq!(f.run("monitor", &[]).rc, 7);
+    let r = f.run("start", &[]);
+    assert_eq!(r.rc, 0, "{r:?}\n{}", f.log());
+    let pid = f.pid().expect("pid file");
+    // Detached: its own session and process group.
+    assert_eq!(nix_getsid(pid), pid);
+    assert_eq!(f.processes(), [pid]);
+    assert_eq!(f.run("monitor", &[]).rc, 0);
+    assert_eq!(f.run("start", &[]).rc, 0, "start again is a no-op");
+    assert_eq!(f.pid(), Some(pid));
+    let r = f.run("stop", &[]);
+    assert_eq!(r.rc, 0, "{r:?}");
+    assert!(wait_gone(pid));
+    assert!(!f.pidfile().exists());
+    assert!(f.log().contains("shutting down"), "SIGTERM came first: {}", f.log());
+    assert_eq!(f.run("monitor", &[]).rc, 7);
+    assert_eq!(f.run("stop", &[]).rc, 0, "stop when stopped");
+}
+
+fn nix_getsid(pid: i32) -> i32 {
+    // SAFETY: getsid(2) only reads.
+    unsafe { libc::getsid(pid) }
+}
+
+#[test]
+fn kill_9_makes_monitor_report_not_running() {
+    let f = Fixture::new();
+    assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
+    let pid = f.pid().expect("pid");
+    kill(pid, libc::SIGKILL);
+    assert!(wait_gone(pid));
+    let r = f.run("monitor", &[]);
+    assert_eq!(r.rc, 7, "{r:?}");
+    assert_eq!(f.run("stop", &[]).rc, 0);
+    assert!(!f.pidfile().exists(), "stop removed the stale pid file");
+    assert_eq!(f.run("start", &[]).rc, 0, "restart after the crash");
+    assert_eq!(f.run("stop", &[]).rc, 0);
+}
+
+#[test]
+fn hung_daemon_fails_monitor_within_its_timeout_and_stop_still_works() {
+    let mut f = Fixture::new();
+    f.set("http_timeout", "2");
+    assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
+    let pid = f.pid().expect("pid");
+    kill(pid, libc::SIGSTOP);
+    let r = f.run("monitor", &[("OCF_RESKEY_CRM_meta_timeout", "10000")]);
+    assert_eq!(r.rc, 1, "{r:?}");
+    assert!(r.took < Duration::from_secs(10), "monitor took {:?}", r.took);
+    assert_eq!(
+        r.reason(),
+        format!(
+            "process {pid} is alive and is stopped (SIGSTOP) but unhealthy: http://127.0.0.1:{}/health: no answer within 2000 ms",
+            f.port
+        )
+    );
+    let r = f.run("stop", &[("OCF_RESKEY_CRM_meta_timeout", "10000")]);
+    assert_eq!(r.rc, 0, "{r:?}");
+    assert!(wait_gone(pid));
+    assert!(f.processes().is_empty());
+    assert!(!f.pidfile().exists());
+}
+
+#[test]
+fn daemon_that_never_becomes_ready_fails_start_cleanly() {
+    let mut f = Fixture::new();
+    // /ready needs the database, which is unreachable.
+    f.set("health_url", &format!("http://127.0.0.1:{}/ready", f.port));
+    let r = f.run("start", &[("OCF_RESKEY_CRM_meta_timeout", "4000")]);
+    assert_eq!(r.rc, 1, "{r:?}");
+    assert!(r.took < Duration::from_secs(4), "took {:?}", r.took);
+    assert!(
+        r.reason().ends_with(&format!(
+            "did not become healthy within the start timeout (http://127.0.0.1:{}/ready: answered HTTP 503, expected 200)",
+            f.port
+        )),
+        "{}",
+        r.reason()
+    );
+    assert!(f.processes().is_empty(), "nothing left running");
+    assert!(!f.pidfile().exists());
+    assert_eq!(f.run("monitor", &[]).rc, 7);
+}
+
+#[test]
+fn daemon_that_exits_fails_start_with_its_status() {
+    let f = Fixture::new();
+    // The port is taken (accepts, never answers): ferroha-api cannot bind and exits 1.
+    let busy = TcpListener::bind(("127.0.0.1", f.port)).expect("occupy the port");
+    let r = f.run("start", &[("OCF_RESKEY_CRM_meta_timeout", "10000")]);
+    drop(busy);
+    assert_eq!(r.rc, 1, "{r:?}");
+    assert!(r.reason().contains("exited during start (exit status: 1)"), "{}", r.reason());
+    assert!(f.log().contains("cannot listen on"), "{}", f.log());
+    assert!(f.processes().is_empty());
+    assert!(!f.pidfile().exists());
+}
+
+#[test]
+fn refuses_to_start_beside_another_server_on_the_health_url() {
+    let f = Fixture::new();
+    let other = TcpListener::bind(("127.0.0.1", f.port)).expect("bind");
+    let server = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = other.accept() {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let r = f.run("start", &[]);
+    let _ = server.join();
+    assert_eq!(r.rc, 1, "{r:?}");
+    assert_eq!(
+        r.reason(),
+        format!(
+            "something else already answers on http://127.0.0.1:{}/health before start; not starting a second daemon",
+            f.port
+        )
+    );
+    assert!(f.processes().is_empty());
+}
+
+#[test]
+fn stale_pid_files_are_not_running_and_never_signalled() {
+    let f = Fixture::new();
+    // A dead pid, recorded the way the agent records it.
+    let mut done = Command::new("true").spawn().expect("true");
+    let dead = done.id();
+    done.wait().expect("wait");
+    std::fs::write(f.pidfile(), format!("{dead}\nstart=1 boot=x\n")).expect("write");
+    assert_eq!(f.run("monitor", &[]).rc, 7);
+    assert_eq!(f.run("stop", &[]).rc, 0);
+    assert!(!f.pidfile().exists());
+
+    // A live process that is not ours: a reused pid (wrong start time) and a bare pid of
+    // another program.
+    let mut other = Command::new("sleep").arg("60").spawn().expect("sleep");
+    let pid = other.id();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id");
+    for text in [format!("{pid}\nstart=1 boot={}\n", boot.trim()), format!("{pid}\n")] {
+        std::fs::write(f.pidfile(), &text).expect("write");
+        let r = f.run("monitor", &[]);
+        assert_eq!(r.rc, 7, "{text}: {r:?}");
+        assert_eq!(f.run("stop", &[]).rc, 0);
+        assert!(!f.pidfile().exists());
+        assert!(matches!(other.try_wait(), Ok(None)), "the other process was not signalled");
+    }
+    // start replaces a stale pid file and runs the daemon.
+    std::fs::write(f.pidfile(), format!("{pid}\nstart=1 boot={}\n", boot.trim())).expect("write");
+    assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
+    assert_ne!(f.pid(), Some(pid as i32));
+    assert_eq!(f.run("stop", &[]).rc, 0);
+    assert!(matches!(other.try_wait(), Ok(None)));
+    let _ = other.kill();
+    let _ = other.wait();
+    // Garbage in the pid file: monitor cannot tell (1), stop cleans up (0).
+    std::fs::write(f.pidfile(), "garbage").expect("write");
+    let r = f.run("monitor", &[]);
+    assert_eq!(r.rc, 1);
+    assert!(r.reason().contains("is unusable"), "{}", r.reason());
+    assert_eq!(f.run("stop", &[]).rc, 0);
+}
+
+#[test]
+fn deep_check_runs_at_check_level_10() {
+    let mut f = Fixture::new();
+    f.set("deep_url", &format!("http://127.0.0.1:{}/ready", f.port));
+    f.set("body_pattern", "\"status\"");
+    assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
+    assert_eq!(f.run("monitor", &[]).rc, 0);
+    let r = f.run("monitor", &[("OCF_CHECK_LEVEL", "10")]);
+    assert_eq!(r.rc, 1);
+    assert!(r.reason().ends_with("/ready: answered HTTP 503, expected 200"), "{}", r.reason());
+    f.set("body_pattern", "no-such-text");
+    let r = f.run("monitor", &[]);
+    assert_eq!(r.rc, 1);
+    assert!(r.reason().ends_with("the body does not contain 'no-such-text'"), "{}", r.reason());
+    assert_eq!(f.run("stop", &[]).rc, 0);
+}
+
+#[test]
+fn runs_as_user_with_a_clean_environment() {
+    let f = Fixture::with_dir_mode(0o755);
+    let token = f.dir.path().join("token");
+    let nobody = nix_user("nobody");
+    std::os::unix::fs::chown(&token, Some(nobody), None).expect("chown token");
+    let envfile = f.dir.path().join("env");
+    std::fs::write(&envfile, "export FERROHA_TEST=yes\nRUST_LOG='info'\n").expect("env");
+    let mut f = f;
+    f.set("user", "nobody");
+    f.set("envfile", &envfile.display().to_string());
+    f.set("workdir", "/tmp");
+    let r = f.run("start", &[]);
+    assert_eq!(r.rc, 0, "{r:?}\n{}", f.log());
+    let pid = f.pid().expect("pid");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or("");
+    assert!(uid.split_whitespace().nth(1) == Some(&nobody.to_string()), "{uid}");
+    let env = std::fs::read(format!("/proc/{pid}/environ")).expect("environ");
+    let env = String::from_utf8_lossy(&env);
+    assert!(env.contains("FERROHA_TEST=yes") && env.contains("RUST_LOG=info"), "{env}");
+    assert!(!env.contains("OCF_"), "agent variables leaked: {env}");
+    assert_eq!(std::fs::read_link(format!("/proc/{pid}/cwd")).expect("cwd"), Path::new("/tmp"));
+    assert_eq!(f.run("stop", &[]).rc, 0);
+}
+
+fn nix_user(name: &str) -> u32 {
+    let passwd = std::fs::read_to_string("/etc/passwd").expect("passwd");
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.first() == Some(&name)).then(|| f.get(2).and_then(|u| u.parse().ok())).flatten()
+        })
+        .expect("user exists")
+}
+
+#[test]
+fn bad_configuration_names_the_parameter() {
+    let mut f = Fixture::new();
+    let cases: &[(&str, &str, i32, &str)] = &[
+        (
+            "binary",
+            "/nonexistent/ferroha-api",
+            5,
+            "parameter 'binary': /nonexistent/ferroha-api is not an executable file on this node",
+        ),
+        (
+            "binary",
+            "relative/api",
+            6,
+            "parameter 'binary' must be an absolute path, not 'relative/api'",
+        ),
+        ("arguments", "--config 'unterminated", 6, "parameter 'arguments': unterminated ' quote"),
+        (
+            "health_url",
+            "https://127.0.0.1/",
+            6,
+            "parameter 'health_url': 'https://127.0.0.1/' is not an http:// URL (https is not supported)",
+        ),
+        (
+            "health_url",
+            "http://u:p@127.0.0.1/",
+            6,
+            "parameter 'health_url': must not carry credentials (user:password@)",
+        ),
+        (
+            "user",
+            "no-such-user-fh",
+            2,
+            "parameter 'user': user 'no-such-user-fh' does not exist on this node",
+        ),
+        (
+            "workdir",
+            "/nonexistent",
+            2,
+            "parameter 'workdir': /nonexistent is not a directory on this node",
+        ),
+        (
+            "expected_status",
+            "99",
+            6,
+            "parameter 'expected_status' is 99, which is outside 100..599",
+        ),
+        (
+            "envfile",
+            "/nonexistent/env",
+            2,
+            "parameter 'envfile': cannot read /nonexistent/env: No such file or directory (os error 2)",
+        ),
+    ];
+    let base = f.params.clone();
+    for (k, v, rc, reason) in cases {
+        f.params = base.clone();
+        f.set(k, v);
+        let r = f.run("validate-all", &[]);
+        assert_eq!((r.rc, r.reason()), (*rc, *reason), "{k}={v}");
+        let r = f.run("start", &[]);
+        assert_eq!(r.rc, *rc, "start with {k}={v}");
+        assert_eq!(f.run("stop", &[]).rc, 0, "stop with {k}={v}");
+    }
+    f.params = base;
+    f.params.retain(|(k, _)| k != "health_url");
+    let r = f.run("validate-all", &[]);
+    assert_eq!((r.rc, r.reason()), (6, "required parameter 'health_url' is not set"));
+    assert!(f.processes().is_empty());
+}
+
+#[test]
+fn stop_with_a_broken_configuration_still_stops_the_daemon() {
+    let mut f = Fixture::new();
+    assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
+    let pid = f.pid().expect("pid");
+    f.set("health_url", "not a url");
+    assert_eq!(f.run("stop", &[]).rc, 0);
+    assert!(wait_gone(pid));
+    assert!(!f.pidfile().exists());
+}
+
+#[test]
+fn ferroha_check_passes() {
+    let f = Fixture::new();
+    let mut c = ferroha_check::Checker::new(RESTAPI).instance(&f.instance);
+    for (k, v) in &f.params {
+        c = c.param(k, v);
+    }
+    let report = c.run();
+    assert!(report.passed(), "{report}\n{}", f.log());
+    assert!(f.processes().is_empty());
+}
+
+#[test]
+fn ocf_tester_passes() {
+    let f = Fixture::new();
+    let mut cmd = Command::new("/usr/sbin/ocf-tester");
+    cmd.args(["-n", &f.instance]);
+    for (k, v) in &f.params {
+        cmd.arg("-o").arg(format!("{k}={v}"));
+    }
+    let out = cmd.arg(RESTAPI).output().expect("run ocf-tester");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}\n{}", f.log());
+    assert!(text.contains("passed all tests"), "{text}");
+    assert!(f.processes().is_empty());
+}
