@@ -833,6 +833,14 @@ mod tests {
     }
 
     #[test]
+    fn man_page_lists_every_parameter() {
+        let page = ocf::doc::man_page(&Volume::INFO);
+        for p in PARAMS {
+            assert!(page.contains(p.name), "{}", p.name);
+        }
+    }
+
+    #[test]
     fn docs_match_params() {
         let md = include_str!("../../../docs/agents/volume.md");
         if let Err(problems) = ocf::doc::check_docs(&Volume::INFO, md) {
