@@ -259,6 +259,23 @@ pub fn config_from(v: &Values<'_>) -> Result<Config, OcfError> {
     })
 }
 
+/// Two primaries of one replicated volume with a local filesystem on it corrupt it, and two
+/// instances on one node share one device: refuse such clone settings (drbd.ocf checks the same).
+pub fn check_clone_meta(c: &ocf::CloneMeta) -> Result<(), OcfError> {
+    if c.promoted_max.is_some_and(|n| n > 1) {
+        return Err(OcfError::configured(
+            "meta attribute promoted-max must be 1: two primaries of one volume with a local \
+             filesystem would corrupt it",
+        ));
+    }
+    if c.clone_node_max.is_some_and(|n| n > 1) {
+        return Err(OcfError::configured(
+            "meta attribute clone-node-max must be 1: one node holds one replica",
+        ));
+    }
+    Ok(())
+}
+
 fn tool_err(what: String) -> impl FnOnce(exec::ExecError) -> OcfError {
     move |e| {
         let code = match e {
@@ -322,12 +339,7 @@ impl State {
 
 impl Config {
     fn drbdadm(&self, args: &[&str], deadline: &Deadline) -> Result<exec::Output, exec::ExecError> {
-        let mut all: Vec<&str> = Vec::new();
-        if let Some(c) = &self.drbdconf {
-            all.extend(["-c", c.as_str()]);
-        }
-        all.extend_from_slice(args);
-        exec::run("drbdadm", &all, deadline)
+        exec::run("drbdadm", &self.drbd_args(args), deadline)
     }
 
     fn drbd_minor(&self, deadline: &Deadline) -> Result<u32, OcfError> {
@@ -601,7 +613,8 @@ StandAlone resource (split brain) is logged with a reason and never resolved by 
         actions: ACTIONS,
     };
 
-    fn validate(&self, values: &Values<'_>, _ctx: &Ctx) -> Result<Config, OcfError> {
+    fn validate(&self, values: &Values<'_>, ctx: &Ctx) -> Result<Config, OcfError> {
+        check_clone_meta(&ctx.clone)?;
         config_from(values)
     }
 
@@ -830,6 +843,27 @@ mod tests {
         let sa =
             drbd::parse_proc_drbd(include_str!("../tests/fixtures/proc_drbd_84_standalone.txt"), 0);
         assert!(State::Drbd(sa).warning("r0").unwrap().contains("StandAlone"));
+    }
+
+    #[test]
+    fn clone_meta_limits() {
+        let meta = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, &str)> =
+                pairs.iter().map(|(k, v)| (format!("OCF_RESKEY_CRM_meta_{k}"), *v)).collect();
+            ocf::CloneMeta::from_env(&OcfEnv::from_pairs(&pairs))
+        };
+        assert!(check_clone_meta(&meta(&[])).is_ok());
+        assert!(check_clone_meta(&meta(&[("promoted_max", "1"), ("clone_max", "2")])).is_ok());
+        let e = check_clone_meta(&meta(&[("promoted_max", "2")])).unwrap_err();
+        assert_eq!(e.code(), OcfCode::ErrConfigured);
+        assert!(e.reason().contains("promoted-max"));
+        assert!(check_clone_meta(&meta(&[("master_max", "2")])).is_err());
+        assert!(
+            check_clone_meta(&meta(&[("clone_node_max", "2")]))
+                .unwrap_err()
+                .reason()
+                .contains("clone-node-max")
+        );
     }
 
     #[test]

@@ -87,3 +87,14 @@ fn stop_with_invalid_configuration() {
         assert_eq!(rc, 0, "{reason}");
     }
 }
+
+#[test]
+fn two_primaries_are_refused() {
+    let (rc, reason) = run(
+        "validate-all",
+        &[("resource", "r0")],
+        &[("OCF_RESKEY_CRM_meta_promoted_max", "2"), ("OCF_RESKEY_CRM_meta_clone_max", "2")],
+    );
+    assert_eq!(rc, 6);
+    assert!(reason.contains("promoted-max"), "{reason}");
+}
