@@ -690,6 +690,14 @@ mod tests {
     }
 
     #[test]
+    fn man_page_lists_every_parameter() {
+        let man = ocf::doc::man_page(&RestApi::INFO);
+        for p in RestApi::INFO.params {
+            assert!(man.contains(&format!("\\fB{}\\fR", p.name)), "{}", p.name);
+        }
+    }
+
+    #[test]
     fn docs_match_params() {
         let md = include_str!("../../../docs/agents/restapi.md");
         if let Err(problems) = ocf::doc::check_docs(&RestApi::INFO, md) {

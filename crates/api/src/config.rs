@@ -393,6 +393,17 @@ mod tests {
     }
 
     #[test]
+    fn every_key_is_documented_in_the_man_page_and_docs() {
+        let man = include_str!("../man/ferroha-api.1");
+        let md = include_str!("../../../docs/api.md");
+        for key in KEYS {
+            let flag = format!("\\fB\\-\\-{}\\fR", key.replace('_', "\\-"));
+            assert!(man.contains(&flag), "man page lacks {flag}");
+            assert!(md.contains(&format!("| `{key}` |")), "docs/api.md lacks {key}");
+        }
+    }
+
+    #[test]
     fn secret_files_must_be_private_and_non_empty() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("tok");
