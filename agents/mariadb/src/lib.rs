@@ -85,8 +85,8 @@ const PARAMS: &[Param] = &[
     ),
     Param::string(param::CONFIG).default("/etc/mysql/my.cnf").desc(
         "Option file",
-        "Passed as --defaults-file. Empty starts the server with --no-defaults. It should set \
-         a distinct server-id per node and log-bin (needed for a promotable clone).",
+        "Passed as --defaults-file; the value none starts the server with --no-defaults. It \
+         should set a distinct server-id per node and log-bin (needed for a promotable clone).",
     ),
     Param::string(param::DATADIR).default("/var/lib/mysql").desc(
         "Data directory",
@@ -393,9 +393,9 @@ impl Mariadb {
         }
     }
 
-    /// GTID positions of reachable peers that are replicas (read-only), with what they have
-    /// received but not applied yet when visible.
-    fn peer_positions(cfg: &Config, ctx: &Ctx) -> Vec<(String, bool, GtidSet)> {
+    /// GTID positions (applied) of reachable peers and whether they are read-only; with
+    /// `received`, also what they have received but not applied yet (promote's re-check).
+    fn peer_positions(cfg: &Config, ctx: &Ctx, received: bool) -> Vec<(String, bool, GtidSet)> {
         let mut out = Vec::new();
         if cfg.repl.pass.is_none() {
             return out;
@@ -403,8 +403,8 @@ impl Mariadb {
         for (node, addr) in cfg.peers() {
             let res = cfg.peer_db(addr, ctx).and_then(|mut db| {
                 let (ro, pos) = db.role_and_pos()?;
-                let io = match db.slave_status() {
-                    Ok(Some(s)) => GtidSet::parse(&s.gtid_io_pos).unwrap_or_default(),
+                let io = match received.then(|| db.slave_status()) {
+                    Some(Ok(Some(s))) => GtidSet::parse(&s.gtid_io_pos).unwrap_or_default(),
                     _ => GtidSet::default(),
                 };
                 Ok((ro, pos.union(&io)))
@@ -418,7 +418,7 @@ impl Mariadb {
     }
 
     fn rank_score(cfg: &Config, ctx: &Ctx, mine: &GtidSet) -> i64 {
-        let peers = Self::peer_positions(cfg, ctx);
+        let peers = Self::peer_positions(cfg, ctx, false);
         let replicas: Vec<&GtidSet> =
             peers.iter().filter(|(_, ro, _)| *ro).map(|(_, _, p)| p).collect();
         replica_score(gtid::ahead_count(mine, replicas))
@@ -602,7 +602,10 @@ impl Mariadb {
             ctx.env.meta("notify_promoted_uname").or_else(|| ctx.env.meta("notify_master_uname"));
         let primary = primary_from_metas(metas, cfg.node.as_deref()).or_else(|| {
             // Without notify variables, a writable peer is the primary.
-            Self::peer_positions(cfg, ctx).into_iter().find(|(_, ro, _)| !ro).map(|(n, _, _)| n)
+            Self::peer_positions(cfg, ctx, false)
+                .into_iter()
+                .find(|(_, ro, _)| !ro)
+                .map(|(n, _, _)| n)
         });
         match primary {
             Some(p) => {
@@ -695,7 +698,7 @@ impl Agent for Mariadb {
                 "parameter 'datadir': {datadir} is not a directory"
             )));
         }
-        let config = v.str(param::CONFIG).map(str::to_owned);
+        let config = v.str(param::CONFIG).filter(|c| *c != "none").map(str::to_owned);
         if let Some(c) = &config
             && fs::File::open(c).is_err()
         {
@@ -923,7 +926,7 @@ impl Agent for Mariadb {
             }
         }
         let (_, mine) = db.role_and_pos().map_err(sql_fail("promote"))?;
-        for (node, ro, theirs) in Self::peer_positions(cfg, ctx) {
+        for (node, ro, theirs) in Self::peer_positions(cfg, ctx, true) {
             if !ro {
                 let _ = db.exec("restarting replication", "START SLAVE IO_THREAD");
                 return Err(OcfError::generic(format!(

@@ -194,7 +194,6 @@ impl Lab {
         let map: Vec<String> =
             nodes.iter().map(|n| format!("{}=127.0.0.1:{}", n.name, n.port)).collect();
         let params = vec![
-            ("config".into(), String::new()),
             ("user".into(), "root".into()),
             ("group".into(), "root".into()),
             ("replication_user".into(), "repl".into()),
