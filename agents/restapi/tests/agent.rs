@@ -74,6 +74,7 @@ impl Fixture {
     }
 
     fn with_dir_mode(mode: u32) -> Fixture {
+        become_subreaper();
         let dir = tempfile::Builder::new().prefix("fhrest").tempdir().expect("tempdir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).expect("chmod");
         let port = free_port();
@@ -169,6 +170,40 @@ impl Drop for Fixture {
         for pid in self.processes() {
             kill(pid, libc::SIGCONT);
             kill(pid, libc::SIGKILL);
+            wait_gone(pid);
+        }
+        reap_daemons();
+    }
+}
+
+/// Daemons outlive the agent that started them (that is the point), so they are orphaned. Make
+/// this test process their subreaper, so they end up as our children and not as zombies of an
+/// init that may not reap (some containers).
+fn become_subreaper() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        // SAFETY: prctl(2) with integer arguments only.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        }
+    });
+}
+
+/// Reap exited ferroha-api daemons reparented to us. Only those: other children belong to
+/// `Command` handles of concurrent tests, which wait for them themselves.
+fn reap_daemons() {
+    let me = std::process::id().to_string();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let comm_ok = stat.contains("(ferroha-api)");
+        let rest: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+        if comm_ok && rest.first() == Some(&"Z") && rest.get(1) == Some(&me.as_str()) {
+            let mut status = 0;
+            // SAFETY: waitpid(2) on a specific zombie child that no Child handle owns.
+            unsafe {
+                libc::waitpid(pid, &mut status, libc::WNOHANG);
+            }
         }
     }
 }
