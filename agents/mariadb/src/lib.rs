@@ -741,6 +741,11 @@ impl Agent for Mariadb {
                 "a promotable mariadb clone needs the meta attribute notify=true",
             ));
         }
+        if promotable && !nodes.is_empty() && repl_pass.is_none() {
+            return Err(OcfError::configured(
+                "parameter 'replication_passwd_file' is required for a promotable clone with a node_map",
+            ));
+        }
         let state_dir = PathBuf::from(str_or(v, param::STATE_DIR));
         Ok(Config {
             binary,
@@ -802,6 +807,7 @@ impl Agent for Mariadb {
         if !read_only {
             if st.role != Some(Role::Promoted) {
                 st.role = Some(Role::Promoted);
+                Self::save(cfg, &st);
             }
             Self::publish(cfg, ctx, &mut st, Some(SCORE_PROMOTED));
             return Ok(Status::Promoted);
@@ -811,6 +817,7 @@ impl Agent for Mariadb {
         }
         if st.role.is_none() {
             st.role = Some(Role::Unpromoted);
+            Self::save(cfg, &st);
         }
         Self::monitor_replica(cfg, ctx, &mut db, &mut st, &pos)
     }

@@ -136,31 +136,75 @@ fn replication_error_withdraws_score_and_fails_monitor() {
     lab.assert_no_password_leak();
 }
 
-#[test]
-fn diverged_old_primary_is_refused() {
+/// n1 commits `extra` transactions n2 never receives and dies; n2 is promoted and commits
+/// `after`; n1 comes back and must be refused.
+fn diverged_old_primary(extra: u32, after: u32) -> String {
     let mut lab = Lab::new(2, false);
     primary_with_replicas(&lab);
     lab.insert("n1", 0..5);
     lab.wait_count("n2", 5);
-    // Partition: n2 stops hearing from n1, which commits 2 more transactions, then dies.
+    // Partition: n2 stops hearing from n1, which commits more, then dies.
     lab.sql("n2").query_drop("STOP SLAVE").expect("stop slave");
-    lab.insert("n1", 5..7);
+    lab.insert("n1", 5..5 + extra);
     lab.kill("n1");
     ok(&lab.agent("n2", "promote", &[]), "promote n2");
-    lab.insert("n2", 100..105);
+    lab.insert("n2", 100..100 + after);
     // The old primary comes back: it must not rejoin.
     let r = lab.start_with_primary("n1", "n2");
     assert_eq!(r.rc, 1, "{}", r.stderr);
-    eprintln!("diverged start: {}", r.reason());
     assert!(r.reason().contains("diverged from the primary n2"), "{}", r.reason());
+    assert!(r.stderr.contains("ERROR: diverged from the primary n2"), "logged: {}", r.stderr);
     assert_eq!(lab.score("n1"), None);
     let m = lab.agent("n1", "monitor", &[]);
     assert_eq!(m.rc, 1, "{}", m.stderr);
     assert!(m.reason().contains("diverged"), "{}", m.reason());
-    let r = lab.agent("n1", "promote", &[]);
-    assert_eq!(r.rc, 1, "a diverged node is never promoted: {}", r.stderr);
-    assert_eq!(lab.count("n1"), 7, "n1 keeps its own history, untouched");
+    let p = lab.agent("n1", "promote", &[]);
+    assert_eq!(p.rc, 1, "a diverged node is never promoted: {}", p.stderr);
+    assert_eq!(lab.count("n1"), u64::from(5 + extra), "n1 keeps its own history, untouched");
     ok(&lab.agent("n1", "stop", &[]), "stop n1");
+    lab.assert_no_password_leak();
+    r.reason().to_owned()
+}
+
+#[test]
+fn diverged_old_primary_is_refused_by_the_primary() {
+    // n1 at 0-1-7, n2 at 0-2-10: the positions alone look like a prefix; n2 answers 1236.
+    let reason = diverged_old_primary(2, 5);
+    assert!(reason.contains("error 1236"), "{reason}");
+}
+
+#[test]
+fn diverged_old_primary_is_refused_before_connecting() {
+    // n1 at 0-1-6, n2 at 0-2-6: the same sequence number from two servers is a fork.
+    let reason = diverged_old_primary(1, 1);
+    assert!(reason.contains("is not in the history of n2"), "{reason}");
+}
+
+#[test]
+fn lag_over_the_limit_withdraws_score_and_fails_monitor() {
+    let mut lab = Lab::new(2, false);
+    primary_with_replicas(&lab);
+    lab.insert("n1", 0..1);
+    lab.wait_count("n2", 1);
+    assert_eq!(lab.agent("n2", "monitor", &[]).rc, 0);
+    assert!(lab.score("n2").is_some());
+    // n2 applies everything 60 s late from now on.
+    let mut c = lab.sql("n2");
+    c.query_drop("STOP SLAVE").expect("stop");
+    c.query_drop("CHANGE MASTER TO MASTER_DELAY=60").expect("delay");
+    c.query_drop("START SLAVE").expect("start");
+    lab.insert("n1", 1..2);
+    let t0 = Instant::now();
+    let r = loop {
+        let r = lab.agent("n2", "monitor", &[("OCF_RESKEY_max_slave_lag", "1")]);
+        if r.rc != 0 || t0.elapsed() > Duration::from_secs(30) {
+            break r;
+        }
+        thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(r.rc, 1, "{}", r.stderr);
+    assert!(r.reason().contains("behind the primary (max_slave_lag 1)"), "{}", r.reason());
+    assert_eq!(lab.score("n2"), None);
     lab.assert_no_password_leak();
 }
 

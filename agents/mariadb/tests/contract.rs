@@ -141,6 +141,12 @@ fn bad_input_is_refused_with_a_reason_naming_the_parameter() {
         (&[("binary", "/nonexistent/mariadbd")], "n1", 5, "parameter 'binary'"),
         (&[("user", "no-such-user-fh")], "n1", 2, "parameter 'user'"),
         (&[("config", "/nonexistent/my.cnf")], "n1", 2, "parameter 'config'"),
+        (
+            &[("replication_passwd_file", "")],
+            "n1",
+            6,
+            "parameter 'replication_passwd_file' is required",
+        ),
     ];
     for (params, node, rc, reason) in cases {
         let (got, why) = validate(&lab, node, params);
