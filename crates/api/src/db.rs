@@ -127,10 +127,14 @@ impl Db {
     fn conn(&self) -> Result<PooledConn, DbError> {
         let mut conn = self.pool.try_get_conn(self.wait).map_err(DbError::from)?;
         if !self.schema_ready.load(Ordering::Acquire) {
-            for stmt in SCHEMA {
-                conn.query_drop(stmt)?;
+            match SCHEMA.iter().try_for_each(|stmt| conn.query_drop(stmt)).map_err(DbError::from) {
+                Ok(()) => self.schema_ready.store(true, Ordering::Release),
+                // A read-only server (a replica, or a demoted primary) refuses even
+                // CREATE TABLE IF NOT EXISTS: reads of an existing table still work, and the
+                // schema is tried again on the next connection.
+                Err(DbError::ReadOnly(_)) => {}
+                Err(e) => return Err(e),
             }
-            self.schema_ready.store(true, Ordering::Release);
         }
         Ok(conn)
     }

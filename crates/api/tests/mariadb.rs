@@ -170,18 +170,34 @@ fn ready_follows_read_only_and_database_down() {
     let (s, b, _) = api.write("POST", "/v1/records", r#"{"name":"a"}"#);
     assert_eq!((s, b["error"].as_str()), (503, Some("database_read_only")), "{b}");
     assert_eq!(api.get("/health").0, 200, "the process itself is fine");
+    // Reads still work, also for an API started while the server is read-only.
+    assert_eq!(api.get("/v1/records").0, 200);
+    let late = Api::start(&Target { port: db.port, db_name: &name, user: "api", password: PW }, "");
+    assert_eq!(late.get("/v1/records").0, 200, "{}", late.log());
+    assert_eq!(late.get("/ready").0, 503);
     db.set_read_only(false);
     assert_eq!(api.get("/ready").0, 200);
+    assert_eq!(late.get("/ready").0, 200);
     assert_eq!(api.write("POST", "/v1/records", r#"{"name":"a"}"#).0, 201);
 
+    let quick = Api::start(
+        &Target { port: db.port, db_name: &name, user: "api", password: PW },
+        "request_timeout_ms = 300\ndb_timeout_ms = 5000",
+    );
+    assert_eq!(quick.get("/ready").0, 200);
     // A hung server (SIGSTOP): /ready answers 503 within the db timeout, not never.
     common::signal(db.child.id(), libc::SIGSTOP);
     let t0 = Instant::now();
     let (s, _) = api.get("/ready");
     let took = t0.elapsed();
+    // A request timeout shorter than the database timeout answers 503 `timeout`.
+    let (s2, b2, _) = quick.write("POST", "/v1/records", r#"{"name":"slow"}"#);
+    let took2 = t0.elapsed() - took;
     common::signal(db.child.id(), libc::SIGCONT);
     assert_eq!(s, 503);
     assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_eq!((s2, b2["error"].as_str()), (503, Some("timeout")), "{b2}");
+    assert!(took2 < Duration::from_secs(3), "took {took2:?}");
 
     drop(db);
     let (s, b) = api.get("/ready");

@@ -56,9 +56,13 @@ impl Mariadb {
     pub fn start() -> Mariadb {
         let dir = tempfile::Builder::new().prefix("fhapi-db").tempdir_in("/tmp").expect("tempdir");
         let data = dir.path().join("data");
+        // Own tmpdir: bootstraps running at the same time must not share /tmp's temp tables.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).expect("tmpdir");
         let out = Command::new("mariadb-install-db")
             .args(["--no-defaults", "--user=root", "--auth-root-authentication-method=normal"])
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .arg("--skip-test-db")
             .output()
             .expect("mariadb-install-db (Debian package mariadb-server) must be installed");
@@ -68,6 +72,7 @@ impl Mariadb {
         let child = Command::new("/usr/sbin/mariadbd")
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .arg(format!("--socket={}", socket.display()))
             .arg(format!("--port={port}"))
             .arg(format!("--pid-file={}", dir.path().join("pid").display()))
@@ -187,12 +192,13 @@ impl Api {
             format!(
                 "# test config\nlisten = 127.0.0.1:{port}\ndb_host = 127.0.0.1\ndb_port = {}\n\
                  db_user = {}\ndb_name = {}\ndb_password_file = {}\ntoken_file = {}\n\
-                 db_timeout_ms = 1000\n{extra}\n",
+                 {}{extra}\n",
                 target.port,
                 target.user,
                 target.db_name,
                 pw_file.display(),
-                token_file.display()
+                token_file.display(),
+                if extra.contains("db_timeout_ms") { "" } else { "db_timeout_ms = 1000\n" },
             ),
         )
         .expect("write config");
