@@ -59,11 +59,17 @@ class Guest:
         while True:
             if time.time() > deadline:
                 raise GuestError(f"{self.name}: guest shell did not answer within {timeout}s")
-            self.sock.sendall(f"echo {token}\n".encode())
+            # qemu stops reading while the guest has the port closed: a send may block.
+            self.sock.settimeout(2)
+            try:
+                self.sock.sendall(f"echo {token}\n".encode())
+            except socket.timeout:
+                continue
             if self._recv_until(token.encode(), min(deadline, time.time() + 0.5)):
                 break
         # Early lines queued before the driver was up may run late: a second token, then drain.
         token2 = "__SYNC_" + secrets.token_hex(4)
+        self.sock.settimeout(max(1, deadline - time.time()))
         self.sock.sendall(f"echo {token2}\n".encode())
         if not self._recv_until(token2.encode(), deadline):
             raise GuestError(f"{self.name}: no sync echo")
@@ -79,6 +85,7 @@ class Guest:
     def run(self, cmd, timeout=120):
         """Run a shell command in the guest; returns (rc, output)."""
         token = "__RC_" + secrets.token_hex(6)
+        self.sock.settimeout(timeout)
         self.sock.sendall(f"{{ {cmd}\n}} </dev/null 2>&1; echo \"{token}=$?\"\n".encode())
         marker = f"{token}=".encode()
         deadline = time.time() + timeout

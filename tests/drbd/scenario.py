@@ -117,12 +117,11 @@ def both(fn):
     return res
 
 
-n1 = Guest(os.path.join(RUN, "node1.ctl"), "node1")
-n2 = Guest(os.path.join(RUN, "node2.ctl"), "node2")
-nodes = [n1, n2]
-print(f"boot: both guest shells answer after {time.time() - T0:.1f} s", flush=True)
-
 try:
+    n1 = Guest(os.path.join(RUN, "node1.ctl"), "node1", boot_timeout=300)
+    n2 = Guest(os.path.join(RUN, "node2.ctl"), "node2", boot_timeout=300)
+    nodes = [n1, n2]
+    print(f"boot: both guest shells answer after {time.time() - T0:.1f} s", flush=True)
     check("guest runs DRBD 8.4", "version: 8.4" in sh(n1, "head -1 /proc/drbd"))
     check("static agent runs in the guest", "resource-agent name=\"volume\"" in sh(n1, f"{AGENT} meta-data"))
     check("guests reach each other", n1.run("ping -c 2 -W 5 10.99.0.2")[0] == 0)
@@ -242,6 +241,16 @@ try:
     check("node2: UpToDate, peer unknown -> score 1000", last_score(scores(n2)) == "1000")
     sh(n1, "drbdadm connect r0")
     check("node1 resyncs after reconnect", wait(n1, "drbdadm dstate r0", "UpToDate/UpToDate", 120, 0.5))
+
+    # fsck that cannot repair (exit >= 4) fails the promote with a reason; the data is re-made.
+    sh(n1, "drbdadm primary r0 && dd if=/dev/zero of=/dev/drbd0 bs=1k seek=1 count=4 oflag=direct 2>/dev/null && drbdadm secondary r0")
+    rc, out = agent(n1, "promote")
+    check("node1: promote with a broken filesystem -> 1 (e2fsck exit >= 4)",
+          rc == 1 and "e2fsck" in reason(out) and "could not repair" in reason(out), out)
+    check("node1: nothing mounted after the failed fsck", "/srv/data" not in sh(n1, "cat /proc/mounts"))
+    rc, out = agent(n1, "demote")
+    check("node1: demote after the failed promote -> 0", rc == 0, out)
+    sh(n1, "drbdadm primary r0 && mkfs.ext4 -q -F /dev/drbd0 && drbdadm secondary r0")
 
     # stop both: down; monitor 7; score deleted; stop again is 0.
     for g in nodes:
