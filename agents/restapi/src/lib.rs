@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use ocf::{ActionSpec, Agent, AgentInfo, Ctx, OcfError, Param, Status, Values};
+use ocf::{ActionSpec, Agent, AgentInfo, Ctx, Deadline, OcfError, Param, Status, Values};
 
 use http::{Expect, Probe};
 use process::{Found, Launch, RunAs};
@@ -139,6 +139,9 @@ const ACTIONS: &[ActionSpec] = &[
 /// How long start polls between two health checks.
 const POLL: Duration = Duration::from_millis(200);
 
+/// Most of the start timeout kept back to stop a daemon that never became healthy.
+const CLEANUP: Duration = Duration::from_secs(3);
+
 /// The `restapi` agent.
 #[derive(Debug, Default)]
 pub struct RestApi;
@@ -242,18 +245,19 @@ impl Config {
         env
     }
 
-    fn check_timeout(&self, ctx: &Ctx) -> Duration {
-        self.http_timeout.min(ctx.deadline.remaining())
+    /// One request's timeout: `http_timeout`, cut to what `deadline` leaves.
+    fn check_timeout(&self, deadline: &Deadline) -> Duration {
+        self.http_timeout.min(deadline.remaining())
     }
 }
 
 impl RestApi {
     /// Health (and, at check level ≥ 10, deep) check of a running daemon.
-    fn probe(&self, cfg: &Config, ctx: &Ctx, deep: bool) -> Probe {
-        let p = http::check(&cfg.health, &cfg.expect, cfg.check_timeout(ctx));
+    fn probe(&self, cfg: &Config, deadline: &Deadline, deep: bool) -> Probe {
+        let p = http::check(&cfg.health, &cfg.expect, cfg.check_timeout(deadline));
         match (&p, &cfg.deep) {
             (Probe::Healthy, Some(url)) if deep => {
-                match http::check(url, &cfg.expect, cfg.check_timeout(ctx)) {
+                match http::check(url, &cfg.expect, cfg.check_timeout(deadline)) {
                     Probe::Refused => Probe::Unhealthy(format!("{}: connection refused", url.0)),
                     Probe::Unhealthy(why) => Probe::Unhealthy(format!("{}: {why}", url.0)),
                     Probe::Healthy => Probe::Healthy,
@@ -263,11 +267,11 @@ impl RestApi {
         }
     }
 
-    /// Wait until the health URL answers, the process exits, or the deadline passes.
+    /// Wait until the health URL answers, the process exits, or `deadline` passes.
     fn wait_healthy(
         &self,
         cfg: &Config,
-        ctx: &Ctx,
+        deadline: &Deadline,
         pid: i32,
         start: u64,
         mut child: Option<&mut std::process::Child>,
@@ -287,18 +291,18 @@ impl RestApi {
                     cfg.logfile.display()
                 )));
             }
-            let last = match self.probe(cfg, ctx, false) {
+            let last = match self.probe(cfg, deadline, false) {
                 Probe::Healthy => return Ok(()),
                 Probe::Refused => format!("{}: connection refused", cfg.health.0),
                 Probe::Unhealthy(why) => format!("{}: {why}", cfg.health.0),
             };
-            if ctx.deadline.remaining() < POLL {
+            if deadline.remaining() < POLL {
                 return Err(OcfError::generic(format!(
                     "{} did not become healthy within the start timeout ({last})",
                     cfg.binary.display()
                 )));
             }
-            ctx.deadline.sleep(POLL);
+            deadline.sleep(POLL);
         }
     }
 
@@ -514,7 +518,7 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
             }
             Found::Ours(pid, _) => pid,
         };
-        match self.probe(cfg, ctx, ctx.check_level >= 10) {
+        match self.probe(cfg, &ctx.deadline, ctx.check_level >= 10) {
             Probe::Healthy => Ok(Status::Running),
             other => {
                 let why = match other {
@@ -536,7 +540,7 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
             Found::Ours(pid, _) => {
                 log::info!("process {pid} is already running; waiting for it to be healthy");
                 let start = process::stat(pid).map(|s| s.start).unwrap_or_default();
-                return self.wait_healthy(cfg, ctx, pid, start, None);
+                return self.wait_healthy(cfg, &ctx.deadline, pid, start, None);
             }
             Found::NoPidfile => {}
             stale => {
@@ -554,7 +558,7 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
         let pre = http::check(
             &cfg.health,
             &cfg.expect,
-            cfg.check_timeout(ctx).min(Duration::from_secs(2)),
+            cfg.check_timeout(&ctx.deadline).min(Duration::from_secs(2)),
         );
         if pre != Probe::Refused
             && !matches!(&pre, Probe::Unhealthy(w) if w.starts_with("no answer"))
@@ -590,20 +594,18 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
         let pid = i32::try_from(child.id()).map_err(|_| OcfError::generic("pid out of range"))?;
         let rec = process::record(pid);
         let start = rec.start.unwrap_or_default();
-        let cleanup = |why: OcfError| {
-            let _ = process::signal_group(pid, Signal::SIGKILL);
-            let _ = child_wait(pid);
-            let _ = process::remove_pidfile(&cfg.pidfile);
-            why
-        };
         if let Err(e) = process::write_pidfile(&cfg.pidfile, &rec) {
-            return Err(cleanup(OcfError::generic(format!(
+            abandon(&mut child, pid);
+            return Err(OcfError::generic(format!(
                 "cannot write pid file {}: {e}",
                 cfg.pidfile.display()
-            ))));
+            )));
         }
         log::info!("started {} as process {pid}", cfg.binary.display());
-        match self.wait_healthy(cfg, ctx, pid, start, Some(&mut child)) {
+        // Keep a reserve of the start timeout to stop the daemon again if it never gets healthy.
+        let reserve = (ctx.deadline.remaining() / 5).clamp(Duration::from_millis(300), CLEANUP);
+        let wait = ctx.deadline.sub(ctx.deadline.remaining().saturating_sub(reserve));
+        match self.wait_healthy(cfg, &wait, pid, start, Some(&mut child)) {
             Ok(()) => {
                 log::info!(
                     "process {pid} is healthy after {} ms",
@@ -612,10 +614,14 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
                 Ok(())
             }
             Err(e) => {
-                // Stop what we started, gently first, within what is left of the timeout.
-                let _ = self.terminate(pid, start, Duration::from_secs(2), ctx);
-                let _ = child.try_wait();
-                Err(cleanup(e))
+                // Stop what we started, gently first, within the reserve. A child that has
+                // exited was reaped by try_wait: its pid is not signalled any more.
+                if matches!(child.try_wait(), Ok(None)) {
+                    let _ = self.terminate(pid, start, reserve / 2, ctx);
+                    abandon(&mut child, pid);
+                }
+                let _ = process::remove_pidfile(&cfg.pidfile);
+                Err(e)
             }
         }
     }
@@ -642,12 +648,13 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
     }
 }
 
-/// Reap a child we killed ourselves (best effort; the agent exits right after anyway).
-fn child_wait(pid: i32) -> nix::Result<nix::sys::wait::WaitStatus> {
-    nix::sys::wait::waitpid(
-        nix::unistd::Pid::from_raw(pid),
-        Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-    )
+/// Kill the whole process group of a daemon this invocation started, then reap it. The leader
+/// is our child and not yet reaped, so its pid (the group id) cannot have been reused.
+fn abandon(child: &mut std::process::Child, pid: i32) {
+    let _ = process::signal_group(pid, Signal::SIGKILL);
+    // Bounded: a process stuck in uninterruptible sleep must not hold the agent past its timeout.
+    let limit = Deadline::after(Duration::from_secs(1));
+    let _ = limit.wait_for(Duration::from_millis(20), || child.try_wait().ok().flatten());
 }
 
 #[cfg(test)]

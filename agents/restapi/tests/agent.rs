@@ -550,3 +550,56 @@ fn ocf_tester_passes() {
     assert!(text.contains("passed all tests"), "{text}");
     assert!(f.processes().is_empty());
 }
+
+/// A daemon that ignores SIGTERM (Python, from a script in the fixture's directory); it serves
+/// HTTP on the fixture's port when `serve` is true, otherwise it only sleeps.
+fn stubborn(f: &mut Fixture, serve: bool) {
+    let script = f.dir.path().join("stubborn.py");
+    let body = if serve {
+        format!(
+            "import http.server\nhttp.server.HTTPServer(('127.0.0.1', {}), http.server.SimpleHTTPRequestHandler).serve_forever()\n",
+            f.port
+        )
+    } else {
+        "import time\ntime.sleep(120)\n".to_owned()
+    };
+    std::fs::write(
+        &script,
+        format!("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n{body}"),
+    )
+    .expect("script");
+    f.set("binary", "/usr/bin/python3");
+    f.set("arguments", &script.display().to_string());
+    f.set("health_url", &format!("http://127.0.0.1:{}/", f.port));
+}
+
+#[test]
+fn stop_escalates_to_sigkill_after_stop_timeout() {
+    let mut f = Fixture::new();
+    stubborn(&mut f, true);
+    f.set("stop_timeout", "1");
+    assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
+    let pid = f.pid().expect("pid");
+    let r = f.run("stop", &[]);
+    assert_eq!(r.rc, 0, "{r:?}");
+    assert!(r.took >= Duration::from_secs(1) && r.took < Duration::from_secs(10), "{:?}", r.took);
+    assert!(r.stderr.contains("sending SIGKILL"), "{}", r.stderr);
+    assert!(wait_gone(pid));
+    assert!(f.processes().is_empty());
+}
+
+#[test]
+fn start_timeout_kills_a_daemon_that_ignores_sigterm() {
+    let mut f = Fixture::new();
+    stubborn(&mut f, false);
+    let r = f.run("start", &[("OCF_RESKEY_CRM_meta_timeout", "4000")]);
+    assert_eq!(r.rc, 1, "{r:?}");
+    assert!(r.took < Duration::from_secs(4), "{:?}", r.took);
+    assert!(
+        r.reason().contains("did not become healthy within the start timeout"),
+        "{}",
+        r.reason()
+    );
+    assert!(f.processes().is_empty(), "nothing left running");
+    assert!(!f.pidfile().exists());
+}
