@@ -193,6 +193,8 @@ pub struct SlaveStatus {
     pub lag: Option<u64>,
     /// `Gtid_IO_Pos` as text.
     pub gtid_io_pos: String,
+    /// `Slave_SQL_Running_State`.
+    pub sql_state: String,
 }
 
 /// IO errors that only say the primary cannot be reached right now (it may be dead: the
@@ -220,7 +222,14 @@ impl SlaveStatus {
             sql_error: err("Last_SQL_Errno", "Last_SQL_Error"),
             lag: get("Seconds_Behind_Master").parse().ok(),
             gtid_io_pos: get("Gtid_IO_Pos").to_owned(),
+            sql_state: get("Slave_SQL_Running_State").to_owned(),
         }
+    }
+
+    /// The SQL thread has applied everything in the relay log (with the IO thread stopped:
+    /// everything received).
+    pub fn relay_log_applied(&self) -> bool {
+        self.sql_running && self.sql_state.contains("has read all relay log")
     }
 
     /// The IO thread was refused because this server's history is not the primary's.
@@ -287,6 +296,12 @@ mod tests {
         assert_eq!(s.gtid_io_pos, "0-1-5");
         assert_eq!(s.problem(60), None);
         assert!(!s.diverged());
+        assert!(!s.relay_log_applied());
+        let done = SlaveStatus::from_fields(&fields(&[(
+            "Slave_SQL_Running_State",
+            "Slave has read all relay log; waiting for more updates",
+        )]));
+        assert!(done.relay_log_applied());
     }
 
     #[test]

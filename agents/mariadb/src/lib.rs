@@ -908,6 +908,8 @@ impl Agent for Mariadb {
         // Apply everything already received before comparing and going writable.
         if let Some(s) = db.slave_status().map_err(sql_fail("promote"))? {
             let _ = db.exec("stopping the IO thread", "STOP SLAVE IO_THREAD");
+            // A stopped (not failed) SQL thread would never apply the relay log.
+            let _ = db.exec("starting the SQL thread", "START SLAVE SQL_THREAD");
             let s = db.slave_status().map_err(sql_fail("promote"))?.unwrap_or(s);
             if let Some((n, text)) = &s.sql_error {
                 Self::publish(cfg, ctx, &mut st, None);
@@ -916,19 +918,31 @@ impl Agent for Mariadb {
                 )));
             }
             let io = GtidSet::parse(&s.gtid_io_pos).unwrap_or_default();
-            if !io.is_empty() {
-                let secs = ctx.deadline.remaining().as_secs().max(1);
-                let got = db
-                    .value(
-                        "waiting for the relay log",
-                        &format!("SELECT MASTER_GTID_WAIT('{io}', {secs})"),
-                    )
-                    .map_err(sql_fail("promote"))?;
-                if got.trim() != "0" {
-                    let _ = db.exec("restarting replication", "START SLAVE IO_THREAD");
+            log::info!("applying the relay log (received up to {io}) before promotion");
+            let applied =
+                ctx.deadline.wait_for(Duration::from_millis(50), || match db.slave_status() {
+                    Ok(Some(s)) if s.relay_log_applied() => Some(Ok(())),
+                    Ok(Some(s)) if s.sql_error.is_some() || !s.sql_running => {
+                        let (n, text) = s.sql_error.unwrap_or_default();
+                        Some(Err(format!("SQL thread stopped, error {n}: {text}")))
+                    }
+                    Ok(None) => Some(Ok(())),
+                    Ok(Some(_)) => None,
+                    Err(e) => Some(Err(e.to_string())),
+                });
+            match applied {
+                Some(Ok(())) => {}
+                Some(Err(why)) => {
+                    Self::publish(cfg, ctx, &mut st, None);
                     return Err(OcfError::generic(format!(
-                        "cannot promote: the relay log (up to {io}) was not applied before the timeout"
+                        "cannot promote: the relay log cannot be applied ({why})"
                     )));
+                }
+                None => {
+                    let _ = db.exec("restarting replication", "START SLAVE IO_THREAD");
+                    return Err(OcfError::generic(
+                        "cannot promote: the relay log was not applied before the timeout",
+                    ));
                 }
             }
         }

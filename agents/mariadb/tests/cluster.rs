@@ -181,6 +181,52 @@ fn diverged_old_primary_is_refused_before_connecting() {
 }
 
 #[test]
+fn promote_applies_the_whole_relay_log_first() {
+    let mut lab = Lab::new(2, false);
+    primary_with_replicas(&lab);
+    lab.insert("n1", 0..5);
+    lab.wait_count("n2", 5);
+    // A session on n2 holds a row lock: n2 keeps receiving but its SQL thread blocks on the
+    // first replicated UPDATE, so 50 inserts wait in its relay log.
+    let mut locker = lab.sql("n2");
+    locker.query_drop("BEGIN").expect("begin");
+    locker.query_drop("SELECT * FROM fh.t WHERE id=0 FOR UPDATE").expect("lock");
+    lab.sql("n1").query_drop("UPDATE fh.t SET v='changed' WHERE id=0").expect("update");
+    lab.insert("n1", 5..55);
+    let want: String =
+        lab.sql("n1").query_first("SELECT @@gtid_binlog_pos").expect("pos").expect("row");
+    let t0 = Instant::now();
+    loop {
+        let io: Option<String> = lab
+            .sql("n2")
+            .query_first::<mysql::Row, _>("SHOW SLAVE STATUS")
+            .expect("status")
+            .and_then(|r| r.get("Gtid_IO_Pos"));
+        if io.as_deref() == Some(want.as_str()) {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "relay log never got {want}: {io:?}");
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(lab.count("n2"), 5, "the rows are received, not applied");
+    lab.kill("n1");
+    // The lock goes away while promote is waiting for the relay log.
+    let release = thread::spawn(move || {
+        thread::sleep(Duration::from_secs(2));
+        locker.query_drop("COMMIT").expect("commit");
+    });
+    let p = lab.agent("n2", "promote", &[]);
+    ok(&p, "promote n2");
+    release.join().expect("release");
+    assert_eq!(lab.count("n2"), 55, "promote applied the whole relay log before going writable");
+    let v: Option<String> =
+        lab.sql("n2").query_first("SELECT v FROM fh.t WHERE id=0").expect("row");
+    assert_eq!(v.as_deref(), Some("changed"));
+    assert_eq!(lab.agent("n2", "monitor", &[]).rc, 8);
+    lab.assert_no_password_leak();
+}
+
+#[test]
 fn lag_over_the_limit_withdraws_score_and_fails_monitor() {
     let mut lab = Lab::new(2, false);
     primary_with_replicas(&lab);
