@@ -31,7 +31,9 @@ stop_guests() {
     rm -f "$pf"
   done
 }
+spid=
 cleanup() {
+  [ -n "$spid" ] && kill "$spid" 2>/dev/null
   if [ "$keep" = 1 ]; then
     echo "drbd: guests kept in $RUN; e.g. $here/guestctl.py $RUN/node1.ctl 'cat /proc/drbd'"
     echo "drbd: stop with: kill \$(cat $RUN/node1.pid) \$(cat $RUN/node2.pid); rm -rf $RUN"
@@ -91,7 +93,10 @@ for n in 1 2; do
 done
 echo "drbd: guests started ($(( $(date +%s) - t0 )) s), run dir $RUN"
 rc=0
-python3 "$here/scenario.py" "$RUN" || rc=$?
+# In the background + wait, so that a TERM to this script runs the cleanup trap at once.
+python3 "$here/scenario.py" "$RUN" & spid=$!
+wait "$spid" || rc=$?
+spid=""
 if [ "$record" = 1 ]; then
   for f in "$RUN"/share/out/proc_drbd_*.txt; do
     [ -f "$f" ] && cp "$f" "$root/agents/volume/tests/fixtures/proc_drbd_84_rec_$(basename "$f" | sed 's/^proc_drbd_//')"
