@@ -16,8 +16,26 @@ pub enum Probe {
     Healthy,
     /// Nothing listens (connection refused).
     Refused,
-    /// Something answered, but not as expected, or did not answer in time.
+    /// No HTTP answer: timeout, reset, unresolvable host, protocol error.
+    NoAnswer(String),
+    /// An HTTP answer, but not the expected one.
     Unhealthy(String),
+}
+
+impl Probe {
+    /// Whether an HTTP response came back, healthy or not.
+    pub fn answered(&self) -> bool {
+        matches!(self, Probe::Healthy | Probe::Unhealthy(_))
+    }
+
+    /// Why the check failed, for an exit reason; `None` when healthy.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            Probe::Healthy => None,
+            Probe::Refused => Some("connection refused".to_owned()),
+            Probe::NoAnswer(why) | Probe::Unhealthy(why) => Some(why.clone()),
+        }
+    }
 }
 
 /// What a check expects.
@@ -68,9 +86,9 @@ pub fn check(url: &HttpUrl, want: &Expect, timeout: Duration) -> Probe {
         }
         Err(ureq::Error::Io(e)) if e.kind() == ErrorKind::ConnectionRefused => Probe::Refused,
         Err(ureq::Error::Timeout(_)) => {
-            Probe::Unhealthy(format!("no answer within {} ms", timeout.as_millis()))
+            Probe::NoAnswer(format!("no answer within {} ms", timeout.as_millis()))
         }
-        Err(e) => Probe::Unhealthy(e.to_string()),
+        Err(e) => Probe::NoAnswer(e.to_string()),
     }
 }
 
@@ -132,11 +150,18 @@ mod tests {
         h.join().unwrap();
         let (url, h) = one_shot(None);
         let got = check(&url, &want(200, None), Duration::from_millis(200));
-        assert_eq!(got, Probe::Unhealthy("no answer within 200 ms".into()));
+        assert_eq!(got, Probe::NoAnswer("no answer within 200 ms".into()));
+        assert!(!got.answered());
+        assert_eq!(got.problem().as_deref(), Some("no answer within 200 ms"));
         h.join().unwrap();
         let free = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = HttpUrl(format!("http://{}/", free.local_addr().unwrap()));
         drop(free);
         assert_eq!(check(&url, &want(200, None), Duration::from_secs(1)), Probe::Refused);
+        // Accepts, reads the request, closes without a response: no answer, not refused.
+        let (url, h) = one_shot(Some(""));
+        let got = check(&url, &want(200, None), Duration::from_secs(5));
+        assert!(matches!(got, Probe::NoAnswer(_)), "{got:?}");
+        h.join().unwrap();
     }
 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use ocf::{ActionSpec, Agent, AgentInfo, Ctx, Deadline, OcfError, Param, Status, Values};
 
-use http::{Expect, Probe};
+use http::Expect;
 use process::{Found, Launch, RunAs};
 use settings::HttpUrl;
 
@@ -252,19 +252,17 @@ impl Config {
 }
 
 impl RestApi {
-    /// Health (and, at check level ≥ 10, deep) check of a running daemon.
-    fn probe(&self, cfg: &Config, deadline: &Deadline, deep: bool) -> Probe {
-        let p = http::check(&cfg.health, &cfg.expect, cfg.check_timeout(deadline));
-        match (&p, &cfg.deep) {
-            (Probe::Healthy, Some(url)) if deep => {
-                match http::check(url, &cfg.expect, cfg.check_timeout(deadline)) {
-                    Probe::Refused => Probe::Unhealthy(format!("{}: connection refused", url.0)),
-                    Probe::Unhealthy(why) => Probe::Unhealthy(format!("{}: {why}", url.0)),
-                    Probe::Healthy => Probe::Healthy,
-                }
+    /// Health (and, at check level ≥ 10, deep) check of a running daemon; the error is
+    /// `<url>: <why>`.
+    fn probe(&self, cfg: &Config, deadline: &Deadline, deep: bool) -> Result<(), String> {
+        let urls = std::iter::once(&cfg.health).chain(cfg.deep.as_ref().filter(|_| deep));
+        for url in urls {
+            if let Some(why) = http::check(url, &cfg.expect, cfg.check_timeout(deadline)).problem()
+            {
+                return Err(format!("{}: {why}", url.0));
             }
-            _ => p,
         }
+        Ok(())
     }
 
     /// Wait until the health URL answers, the process exits, or `deadline` passes.
@@ -291,10 +289,8 @@ impl RestApi {
                     cfg.logfile.display()
                 )));
             }
-            let last = match self.probe(cfg, deadline, false) {
-                Probe::Healthy => return Ok(()),
-                Probe::Refused => format!("{}: connection refused", cfg.health.0),
-                Probe::Unhealthy(why) => format!("{}: {why}", cfg.health.0),
+            let Err(last) = self.probe(cfg, deadline, false) else {
+                return Ok(());
             };
             if deadline.remaining() < POLL {
                 return Err(OcfError::generic(format!(
@@ -518,21 +514,12 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
             }
             Found::Ours(pid, _) => pid,
         };
-        match self.probe(cfg, &ctx.deadline, ctx.check_level >= 10) {
-            Probe::Healthy => Ok(Status::Running),
-            other => {
-                let why = match other {
-                    Probe::Refused => format!("{}: connection refused", cfg.health.0),
-                    Probe::Unhealthy(why) => format!("{}: {why}", cfg.health.0),
-                    Probe::Healthy => String::new(),
-                };
-                let stopped = process::stat(pid).is_some_and(|s| matches!(s.state, 'T' | 't'));
-                let state = if stopped { " and is stopped (SIGSTOP)" } else { "" };
-                Err(OcfError::generic(format!(
-                    "process {pid} is alive{state} but unhealthy: {why}"
-                )))
-            }
-        }
+        let Err(why) = self.probe(cfg, &ctx.deadline, ctx.check_level >= 10) else {
+            return Ok(Status::Running);
+        };
+        let stopped = process::stat(pid).is_some_and(|s| matches!(s.state, 'T' | 't'));
+        let state = if stopped { " and is stopped (SIGSTOP)" } else { "" };
+        Err(OcfError::generic(format!("process {pid} is alive{state} but unhealthy: {why}")))
     }
 
     fn start(&self, cfg: &Config, ctx: &Ctx) -> Result<(), OcfError> {
@@ -560,9 +547,7 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
             &cfg.expect,
             cfg.check_timeout(&ctx.deadline).min(Duration::from_secs(2)),
         );
-        if pre != Probe::Refused
-            && !matches!(&pre, Probe::Unhealthy(w) if w.starts_with("no answer"))
-        {
+        if pre.answered() {
             return Err(OcfError::generic(format!(
                 "something else already answers on {} before start; not starting a second daemon",
                 cfg.health.0
