@@ -273,6 +273,88 @@ pub fn parse_status_json(text: &str, resource: &str) -> Result<Option<DrbdState>
     }))
 }
 
+/// The state of volume 0 of `resource` from DRBD 9's `drbdsetup events2 --now <res>` (used when
+/// this drbd-utils has no `status --json`). Lines are `<verb> <object> key:value…`; the initial
+/// dump ends with `exists -`, and later `create`/`change` lines update the same objects. `None`
+/// when the resource does not appear.
+pub fn parse_events2(text: &str, resource: &str) -> Option<DrbdState> {
+    let mut state: Option<DrbdState> = None;
+    // Peers in order of appearance, keyed by peer-node-id.
+    let mut peer_ids: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(verb), Some(object)) = (words.next(), words.next()) else { continue };
+        if !matches!(verb, "exists" | "create" | "change" | "destroy") {
+            continue;
+        }
+        let kv: Vec<(&str, &str)> = words.filter_map(|w| w.split_once(':')).collect();
+        let get = |k: &str| kv.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        if get("name") != Some(resource) {
+            continue;
+        }
+        if object == "resource" {
+            if verb == "destroy" {
+                state = None;
+                peer_ids.clear();
+                continue;
+            }
+            let s = state.get_or_insert_with(|| DrbdState {
+                role: Role::Unknown,
+                disk: Disk::Diskless,
+                peers: Vec::new(),
+                quorum: true,
+            });
+            if let Some(r) = get("role") {
+                s.role = Role::parse(r);
+            }
+            continue;
+        }
+        let Some(s) = state.as_mut() else { continue };
+        let volume0 = get("volume").is_none_or(|v| v == "0");
+        match object {
+            "device" if volume0 => {
+                if let Some(d) = get("disk") {
+                    s.disk = Disk::parse(d);
+                }
+                if let Some(q) = get("quorum") {
+                    s.quorum = q == "yes";
+                }
+            }
+            "connection" | "peer-device" => {
+                let Some(id) = get("peer-node-id") else { continue };
+                let idx = match peer_ids.iter().position(|p| p == id) {
+                    Some(i) => i,
+                    None => {
+                        peer_ids.push(id.to_owned());
+                        s.peers.push(Peer {
+                            connection: "Unknown".into(),
+                            role: Role::Unknown,
+                            disk: Disk::DUnknown,
+                        });
+                        s.peers.len() - 1
+                    }
+                };
+                let peer = &mut s.peers[idx];
+                if object == "connection" {
+                    if verb == "destroy" {
+                        peer.connection = "StandAlone".into();
+                    }
+                    if let Some(c) = get("connection") {
+                        peer.connection = c.to_owned();
+                    }
+                    if let Some(r) = get("role") {
+                        peer.role = Role::parse(r);
+                    }
+                } else if volume0 && let Some(d) = get("peer-disk") {
+                    peer.disk = Disk::parse(d);
+                }
+            }
+            _ => {}
+        }
+    }
+    state
+}
+
 /// What a monitor does with the promotion score.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScoreAction {
@@ -428,6 +510,42 @@ mod tests {
         assert_eq!(parse_status_json(JSON_SECONDARY, "r1").unwrap(), None);
         assert_eq!(parse_status_json("[]", "r0").unwrap(), None);
         assert!(parse_status_json("{not json", "r0").is_err());
+    }
+
+    #[test]
+    fn events2_9() {
+        let text = include_str!("../tests/fixtures/events2_9_now.txt");
+        let s = parse_events2(text, "r0").unwrap();
+        assert_eq!((s.role, &s.disk, s.quorum), (Role::Secondary, &Disk::UpToDate, true));
+        assert_eq!(s.peers.len(), 1);
+        assert_eq!(s.peers[0].connection, "Connected");
+        assert_eq!((s.peers[0].role, &s.peers[0].disk), (Role::Primary, &Disk::UpToDate));
+        assert_eq!(score(Some(&s)), ScoreAction::Set(SCORE_UPTODATE));
+        assert_eq!(parse_events2(text, "other").unwrap().role, Role::Primary);
+        assert_eq!(parse_events2(text, "r9"), None);
+        assert_eq!(parse_events2("", "r0"), None);
+    }
+
+    /// The verbatim sequence from drbd-utils' tests/v9/events2-sync.test (rust-deps.md §8).
+    #[test]
+    fn events2_9_changes_apply_in_order() {
+        let text = "exists -\n\
+create resource name:some-resource role:Secondary suspended:no force-io-failures:no may_promote:no promotion_score:0\n\
+create device name:some-resource volume:0 minor:1000 backing_dev:none disk:Diskless client:no open:no quorum:yes\n\
+create connection name:some-resource peer-node-id:1 conn-name:some-peer connection:StandAlone role:Unknown\n\
+create peer-device name:some-resource peer-node-id:1 conn-name:some-peer volume:0 replication:Off peer-disk:DUnknown peer-client:no resync-suspended:no\n\
+create path name:some-resource peer-node-id:1 conn-name:some-peer local:ipv4:1.2.3.4:7789 peer:ipv4:5.6.7.8:7790 established:no\n\
+change device name:some-resource volume:0 minor:1000 backing_dev:/dev/sda disk:UpToDate client:no open:no quorum:yes\n\
+change connection name:some-resource peer-node-id:1 conn-name:some-peer connection:Connected role:Secondary\n\
+change peer-device name:some-resource peer-node-id:1 conn-name:some-peer volume:0 replication:SyncSource peer-disk:Inconsistent peer-client:no done:37.50\n";
+        let s = parse_events2(text, "some-resource").unwrap();
+        assert_eq!(s.disk, Disk::UpToDate);
+        assert_eq!(s.peers.len(), 1);
+        assert_eq!(s.peers[0].connection, "Connected");
+        assert_eq!((s.peers[0].role, &s.peers[0].disk), (Role::Secondary, &Disk::Inconsistent));
+        assert!(!s.standalone());
+        let quorum_lost = format!("{text}change device name:some-resource volume:0 quorum:no\n");
+        assert!(!parse_events2(&quorum_lost, "some-resource").unwrap().quorum);
     }
 
     #[test]

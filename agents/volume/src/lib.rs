@@ -372,12 +372,24 @@ impl Config {
                             deadline,
                         )
                         .map_err(tool_err("cannot read the DRBD state".into()))?;
-                        if !out.status.success() {
-                            return Ok(State::Drbd(None)); // "No such resource"
+                        if out.status.success() {
+                            return drbd::parse_status_json(&out.stdout, &self.resource)
+                                .map(State::Drbd)
+                                .map_err(OcfError::generic);
                         }
-                        drbd::parse_status_json(&out.stdout, &self.resource)
-                            .map(State::Drbd)
-                            .map_err(OcfError::generic)
+                        // Older drbd-utils without --json: the event stream's initial dump.
+                        let ev = exec::output(
+                            "drbdsetup",
+                            &["events2", "--now", &self.resource],
+                            deadline,
+                        )
+                        .map_err(tool_err("cannot read the DRBD state".into()))?;
+                        // Both failing means "No such resource": down.
+                        Ok(State::Drbd(if ev.status.success() {
+                            drbd::parse_events2(&ev.stdout, &self.resource)
+                        } else {
+                            None
+                        }))
                     }
                     _ => {
                         let minor = self.drbd_minor(deadline)?;
