@@ -279,3 +279,36 @@ fn refuses_open_secret_files_and_bad_config() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown key 'bogus'"));
 }
+
+#[test]
+fn sigterm_drains_in_flight_requests() {
+    // Own server: it is stopped to hold a request in flight.
+    let db = Mariadb::start();
+    let name = unique("t");
+    db.database(&name, "api", PW);
+    let mut api = Api::start(
+        &Target { port: db.port, db_name: &name, user: "api", password: PW },
+        "request_timeout_ms = 30000\ndb_timeout_ms = 30000",
+    );
+    assert_eq!(api.get("/v1/records").0, 200);
+    let port: u16 = api.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+    common::signal(db.child.id(), libc::SIGSTOP);
+    let status = std::thread::scope(|s| {
+        let api_ref = &api;
+        let inflight = s.spawn(move || api_ref.get("/v1/records").0);
+        // The request is in flight once its query waits unread at the stopped server.
+        let held = common::wait_until(Duration::from_secs(10), || common::unread_bytes_at(db.port));
+        common::signal(api_ref.child.id(), libc::SIGTERM);
+        // Shutdown has begun once the listener is closed.
+        let closed = common::wait_until(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        });
+        common::signal(db.child.id(), libc::SIGCONT);
+        let status = inflight.join().expect("request thread");
+        assert!(held, "the request never reached the database");
+        assert!(closed, "the listener stayed open after SIGTERM");
+        status
+    });
+    assert_eq!(status, 200, "the in-flight request completed: {}", api.log());
+    assert_eq!(api.wait_exit(), Some(0), "{}", api.log());
+}

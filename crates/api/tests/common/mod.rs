@@ -294,6 +294,11 @@ impl Api {
     /// SIGTERM and wait; returns the exit code.
     pub fn terminate(&mut self) -> Option<i32> {
         signal(self.child.id(), libc::SIGTERM);
+        self.wait_exit()
+    }
+
+    /// Wait (at most 20 s) for the process to exit; returns the exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(20) {
             if let Ok(Some(st)) = self.child.try_wait() {
@@ -312,4 +317,22 @@ impl Drop for Api {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Whether a socket listening on (or accepted at) local `port` holds unread bytes: a query sent
+/// to a stopped server sits there. Read from /proc/net/tcp.
+pub fn unread_bytes_at(port: u16) -> bool {
+    let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    text.lines().skip(1).any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let local_port = f
+            .get(1)
+            .and_then(|a| a.rsplit(':').next())
+            .and_then(|p| u16::from_str_radix(p, 16).ok());
+        let rx = f
+            .get(4)
+            .and_then(|q| q.split(':').nth(1))
+            .and_then(|r| u64::from_str_radix(r, 16).ok());
+        local_port == Some(port) && rx.is_some_and(|r| r > 0)
+    })
 }
