@@ -161,6 +161,32 @@ pub fn secret(dir: &Path, name: &str, value: &str) -> PathBuf {
     p
 }
 
+/// Write token, password and config files into `dir`; returns the config path, the listen
+/// port and the token.
+pub fn write_config(dir: &Path, target: &Target<'_>, extra: &str) -> (PathBuf, u16, String) {
+    let token = unique("tok-Secret-");
+    let token_file = secret(dir, "token", &token);
+    let pw_file = secret(dir, "dbpw", target.password);
+    let port = free_port();
+    let conf = dir.join("api.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "# test config\nlisten = 127.0.0.1:{port}\ndb_host = 127.0.0.1\ndb_port = {}\n\
+             db_user = {}\ndb_name = {}\ndb_password_file = {}\ntoken_file = {}\n\
+             {}{extra}\n",
+            target.port,
+            target.user,
+            target.db_name,
+            pw_file.display(),
+            token_file.display(),
+            if extra.contains("db_timeout_ms") { "" } else { "db_timeout_ms = 1000\n" },
+        ),
+    )
+    .expect("write config");
+    (conf, port, token)
+}
+
 /// A running ferroha-api.
 pub struct Api {
     pub child: Child,
@@ -182,26 +208,7 @@ impl Api {
     /// Start against `target` with extra `key = value` config lines; waits for /health.
     pub fn start(target: &Target<'_>, extra: &str) -> Api {
         let dir = tempfile::tempdir().expect("tempdir");
-        let token = unique("tok-Secret-");
-        let token_file = secret(dir.path(), "token", &token);
-        let pw_file = secret(dir.path(), "dbpw", target.password);
-        let port = free_port();
-        let conf = dir.path().join("api.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "# test config\nlisten = 127.0.0.1:{port}\ndb_host = 127.0.0.1\ndb_port = {}\n\
-                 db_user = {}\ndb_name = {}\ndb_password_file = {}\ntoken_file = {}\n\
-                 {}{extra}\n",
-                target.port,
-                target.user,
-                target.db_name,
-                pw_file.display(),
-                token_file.display(),
-                if extra.contains("db_timeout_ms") { "" } else { "db_timeout_ms = 1000\n" },
-            ),
-        )
-        .expect("write config");
+        let (conf, port, token) = write_config(dir.path(), target, extra);
         let log = std::fs::File::create(dir.path().join("api.log")).expect("log");
         let child = Command::new(API)
             .arg("--config")
