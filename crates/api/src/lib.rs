@@ -151,7 +151,12 @@ fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
             "writes need an Authorization: Bearer token",
         ));
     };
-    let given = value.as_bytes().strip_prefix(b"Bearer ").unwrap_or(b"");
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+    let raw = value.as_bytes();
+    let given = match raw.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => &raw[7..],
+        _ => b"",
+    };
     if same(given, token.as_bytes()) {
         Ok(())
     } else {
@@ -525,6 +530,12 @@ mod tests {
         assert!(authorize(&h, "tok").is_ok());
         assert!(authorize(&h, "to").is_err());
         assert!(authorize(&h, "tok2").is_err());
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer tok"));
+        assert!(authorize(&h, "tok").is_ok());
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer TOK"));
+        assert!(authorize(&h, "tok").is_err());
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer"));
+        assert!(authorize(&h, "tok").is_err());
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic tok"));
         assert!(authorize(&h, "tok").is_err());
     }
