@@ -312,3 +312,19 @@ fn sigterm_drains_in_flight_requests() {
     assert_eq!(status, 200, "the in-flight request completed: {}", api.log());
     assert_eq!(api.wait_exit(), Some(0), "{}", api.log());
 }
+
+#[test]
+fn connects_over_the_unix_socket() {
+    let db = shared_db();
+    let name = unique("t");
+    db.database(&name, "api", PW);
+    // db_port points nowhere: only the socket can work.
+    let extra = format!("db_socket = {}", db.socket.display());
+    let api = Api::start(
+        &Target { port: free_port(), db_name: &name, user: "api", password: PW },
+        &extra,
+    );
+    assert_eq!(api.get("/ready").0, 200, "{}", api.log());
+    assert_eq!(api.write("POST", "/v1/records", r#"{"name":"via-socket"}"#).0, 201);
+    assert!(api.log().contains(&format!(r#""db":"{}""#, db.socket.display())), "{}", api.log());
+}

@@ -112,11 +112,14 @@ impl Mariadb {
     pub fn database(&self, name: &str, user: &str, password: &str) {
         let mut c = self.root().expect("root connection");
         c.query_drop(format!("CREATE DATABASE {name}")).expect("create database");
-        c.query_drop(format!(
-            "CREATE USER IF NOT EXISTS '{user}'@'127.0.0.1' IDENTIFIED BY '{password}'"
-        ))
-        .expect("create user");
-        c.query_drop(format!("GRANT ALL ON {name}.* TO '{user}'@'127.0.0.1'")).expect("grant");
+        // 127.0.0.1 for TCP, localhost for the unix socket.
+        for host in ["127.0.0.1", "localhost"] {
+            c.query_drop(format!(
+                "CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY '{password}'"
+            ))
+            .expect("create user");
+            c.query_drop(format!("GRANT ALL ON {name}.* TO '{user}'@'{host}'")).expect("grant");
+        }
     }
 
     pub fn set_read_only(&self, on: bool) {
