@@ -94,7 +94,7 @@ done
 echo "drbd: guests started ($(( $(date +%s) - t0 )) s), run dir $RUN"
 rc=0
 # In the background + wait, so that a TERM to this script runs the cleanup trap at once.
-python3 "$here/scenario.py" "$RUN" & spid=$!
+python3 -B "$here/scenario.py" "$RUN" & spid=$!
 wait "$spid" || rc=$?
 spid=""
 if [ "$record" = 1 ]; then
