@@ -2,7 +2,7 @@
 PREFIX  ?= /usr
 DESTDIR ?=
 OCFDIR  ?= $(PREFIX)/lib/ocf/resource.d/ferroha
-AGENTS  := vip
+AGENTS  := vip volume
 CARGO   ?= cargo
 # Agents are linked statically (crt-static): no dynamic loader on every monitor, and nothing to
 # break when a shared library changes. An explicit --target keeps the flag off build scripts and

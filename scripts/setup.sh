@@ -33,6 +33,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+say "packages for the DRBD guests (qemu runtime libraries, busybox)"
+tests/drbd/packages.sh
+
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null || die "cargo not found; install Rust 1.95 (rustup) first"
 if ! command -v cargo-deb >/dev/null; then

@@ -19,9 +19,13 @@ say "cargo test (unit, agent and netns tests)"
 cargo test --workspace --locked -- --test-threads=2 2>&1 | tee "$log"
 say "crm examples load into a CIB"
 tests/crm-examples.sh 2>&1 | tee -a "$log"
+say "volume: real DRBD 8.4 in two qemu guests"
+tests/drbd/run.sh 2>&1 | tee -a "$log"
 say "make deb"
 make deb
-dpkg-deb -c target/*/debian/ferroha_*.deb | grep -q 'usr/lib/ocf/resource.d/ferroha/vip'
+for a in vip volume; do
+  dpkg-deb -c target/*/debian/ferroha_*.deb | grep -q "usr/lib/ocf/resource.d/ferroha/$a"
+done
 # One closing line over every suite: cargo's per-binary results plus the shell suites.
-awk '/^test result:/ { p += $4; f += $6 } /^crm-examples:/ { p += $2; f += $4 }
+awk '/^test result:/ { p += $4; f += $6 } /^(crm-examples|drbd-volume):/ { p += $2; f += $4 }
      END { printf "\nall suites: %d passed, %d failed\n", p, f }' "$log"

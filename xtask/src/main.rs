@@ -10,7 +10,7 @@ const CHECK_MAN: &str = include_str!("../../man/ferroha-check.1");
 
 fn man(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let agents = [vip::Vip::INFO];
+    let agents = [vip::Vip::INFO, volume::Volume::INFO];
     for info in agents {
         let page = ocf::doc::man_page(&info);
         std::fs::write(dir.join(format!("ocf_ferroha_{}.7", info.name)), page)?;
