@@ -15,8 +15,9 @@ pcs_ resource create api ocf:ferroha:restapi \
     pidfile=/run/ferroha-restapi-api.pid logfile=/var/log/ferroha-api.log \
     health_url=http://192.0.2.100:8080/health deep_url=http://192.0.2.100:8080/ready \
     expected_status=200 http_timeout=5 stop_timeout=15 \
-    op start timeout=60s op stop timeout=30s \
-    monitor interval=10s timeout=20s \
-    monitor interval=60s timeout=20s OCF_CHECK_LEVEL=10
+    op start timeout=60s \
+       stop timeout=30s \
+       monitor interval=10s timeout=20s \
+       monitor interval=60s timeout=20s OCF_CHECK_LEVEL=10
 pcs_ constraint colocation add api with api-vip INFINITY
 pcs_ constraint order start api-vip then start api
