@@ -302,6 +302,18 @@ impl RestApi {
         }
     }
 
+    /// 7, unless the daemon runs without a valid pid file (then it is not definitely gone).
+    fn not_running(&self, cfg: &Config) -> Result<Status, OcfError> {
+        match process::orphans(&cfg.binary, &cfg.args).first() {
+            Some(pid) => Err(OcfError::generic(format!(
+                "{} runs as process {pid} without a valid pid file {}",
+                cfg.binary.display(),
+                cfg.pidfile.display()
+            ))),
+            None => Ok(Status::NotRunning),
+        }
+    }
+
     /// TERM, bounded wait, KILL, verify gone. Returns an error only when the process survives.
     fn terminate(
         &self,
@@ -345,47 +357,47 @@ impl RestApi {
         )))
     }
 
-    /// Stop whatever the pid file names; `binary` identifies hand-written pid files.
+    /// Stop whatever the pid file names (`binary` identifies hand-written pid files), then any
+    /// process running `binary` with exactly `args` that lost its pid file.
     fn stop_pidfile(
         &self,
         pidfile: &Path,
         binary: Option<&Path>,
+        args: Option<&[String]>,
         stop_timeout: Option<Duration>,
         ctx: &Ctx,
     ) -> Result<(), OcfError> {
-        let remove = || {
-            process::remove_pidfile(pidfile).map_err(|e| {
-                OcfError::generic(format!("cannot remove pid file {}: {e}", pidfile.display()))
-            })
-        };
+        let wait = stop_timeout.unwrap_or(Duration::MAX);
         match process::find(pidfile, binary) {
-            Found::NoPidfile => Ok(()),
+            Found::NoPidfile => {}
             Found::Unreadable(why) => {
                 log::warn!("pid file {} is unusable ({why}); removing it", pidfile.display());
-                remove()
             }
             Found::Gone(pid) => {
-                log::info!(
-                    "process {pid} from {} is already gone; removing the pid file",
-                    pidfile.display()
-                );
-                remove()
+                log::info!("process {pid} from {} is already gone", pidfile.display());
             }
             Found::NotOurs(pid, why) => {
-                log::warn!(
-                    "pid file {} is stale ({why}); not signalling {pid}, removing the file",
-                    pidfile.display()
-                );
-                remove()
+                log::warn!("pid file {} is stale ({why}); not signalling {pid}", pidfile.display());
             }
             Found::Ours(pid, _) => {
                 let start = process::stat(pid).map(|s| s.start).unwrap_or_default();
-                let wait = stop_timeout.unwrap_or(Duration::MAX);
                 self.terminate(pid, start, wait, ctx)?;
                 log::info!("stopped process {pid}");
-                remove()
             }
         }
+        if let (Some(binary), Some(args)) = (binary, args) {
+            for pid in process::orphans(binary, args) {
+                log::warn!(
+                    "{} runs as process {pid} without a valid pid file; stopping it",
+                    binary.display()
+                );
+                let start = process::stat(pid).map(|s| s.start).unwrap_or_default();
+                self.terminate(pid, start, wait, ctx)?;
+            }
+        }
+        process::remove_pidfile(pidfile).map_err(|e| {
+            OcfError::generic(format!("cannot remove pid file {}: {e}", pidfile.display()))
+        })
     }
 }
 
@@ -494,17 +506,17 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
 
     fn monitor(&self, cfg: &Config, ctx: &Ctx) -> Result<Status, OcfError> {
         let pid = match process::find(&cfg.pidfile, Some(&cfg.binary)) {
-            Found::NoPidfile => return Ok(Status::NotRunning),
+            Found::NoPidfile => return self.not_running(cfg),
             Found::Gone(pid) => {
                 log::info!("process {pid} from {} is gone (stale pid file)", cfg.pidfile.display());
-                return Ok(Status::NotRunning);
+                return self.not_running(cfg);
             }
             Found::NotOurs(pid, why) => {
                 log::warn!(
                     "pid file {} is stale: pid {pid} is another process ({why})",
                     cfg.pidfile.display()
                 );
-                return Ok(Status::NotRunning);
+                return self.not_running(cfg);
             }
             Found::Unreadable(why) => {
                 return Err(OcfError::generic(format!(
@@ -539,6 +551,15 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
                     ))
                 })?;
             }
+        }
+        // Our daemon without its pid file (deleted, or written elsewhere): adopt it.
+        if let Some(&pid) = process::orphans(&cfg.binary, &cfg.args).first() {
+            log::warn!("{} already runs as process {pid}; adopting it", cfg.binary.display());
+            let rec = process::record(pid);
+            process::write_pidfile(&cfg.pidfile, &rec).map_err(|e| {
+                OcfError::generic(format!("cannot write pid file {}: {e}", cfg.pidfile.display()))
+            })?;
+            return self.wait_healthy(cfg, &ctx.deadline, pid, rec.start.unwrap_or_default(), None);
         }
         // Another process answering on the health URL would make start report our daemon
         // healthy while it fails to bind: refuse instead.
@@ -612,7 +633,7 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
     }
 
     fn stop(&self, cfg: &Config, ctx: &Ctx) -> Result<(), OcfError> {
-        self.stop_pidfile(&cfg.pidfile, Some(&cfg.binary), cfg.stop_timeout, ctx)
+        self.stop_pidfile(&cfg.pidfile, Some(&cfg.binary), Some(&cfg.args), cfg.stop_timeout, ctx)
     }
 
     /// With a broken configuration, stop still acts on the pid file (identity by start time),
@@ -624,12 +645,13 @@ stop_timeout, sends SIGKILL, verifies the process is gone and removes the pid fi
             Err(_) => return Ok(()),
         };
         let binary = ctx.env.param(param::BINARY).map(PathBuf::from);
+        let args = settings::split_args(ctx.env.param(param::ARGUMENTS).unwrap_or("")).ok();
         let stop_timeout = ctx
             .env
             .param(param::STOP_TIMEOUT)
             .and_then(|v| v.parse().ok())
             .map(Duration::from_secs);
-        self.stop_pidfile(&pidfile, binary.as_deref(), stop_timeout, ctx)
+        self.stop_pidfile(&pidfile, binary.as_deref(), args.as_deref(), stop_timeout, ctx)
     }
 }
 

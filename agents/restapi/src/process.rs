@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::{Gid, Pid, Uid};
 use ocf::Deadline;
 
@@ -213,11 +213,15 @@ pub fn alive(pid: i32, start: u64) -> bool {
     stat(pid).is_some_and(|s| s.start == start && !matches!(s.state, 'Z' | 'X'))
 }
 
-/// Signal the daemon's process group (it is the session leader, so its group id is its pid).
-/// ESRCH (already gone) is not an error.
+/// Signal the daemon's process group (a daemon this agent started leads its own session, so
+/// its group id is its pid); a process that leads no group (started by hand) is signalled
+/// alone. ESRCH (already gone) is not an error.
 pub fn signal_group(pid: i32, sig: Signal) -> nix::Result<()> {
     match killpg(Pid::from_raw(pid), sig) {
-        Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(nix::errno::Errno::ESRCH) => match kill(Pid::from_raw(pid), sig) {
+            Err(nix::errno::Errno::ESRCH) => Ok(()),
+            r => r,
+        },
         r => r,
     }
 }
@@ -225,6 +229,39 @@ pub fn signal_group(pid: i32, sig: Signal) -> nix::Result<()> {
 /// Poll until `pid` (with start time `start`) is gone, or `deadline` passes.
 pub fn wait_gone(pid: i32, start: u64, deadline: &Deadline) -> bool {
     deadline.wait_for(Duration::from_millis(50), || (!alive(pid, start)).then_some(())).is_some()
+}
+
+/// Whether a NUL-separated `/proc/<pid>/cmdline` runs with exactly `args` after argv\[0\].
+pub fn argv_matches(cmdline: &[u8], args: &[String]) -> bool {
+    let mut words = cmdline.strip_suffix(b"\0").unwrap_or(cmdline).split(|b| *b == 0);
+    words.next().is_some_and(|argv0| !argv0.is_empty())
+        && words.eq(args.iter().map(|a| a.as_bytes()))
+}
+
+/// Live processes running `binary` with exactly `args`: the daemon when its pid file was lost
+/// or names something else. Only consulted when the pid file does not lead to it, so that
+/// "not running" (7) is reported only when the daemon is definitely gone.
+pub fn orphans(binary: &Path, args: &[String]) -> Vec<i32> {
+    let Ok(want) = std::fs::canonicalize(binary) else { return Vec::new() };
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut found = Vec::new();
+    for entry in dir.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        if pid == me {
+            continue;
+        }
+        let Ok(exe) = std::fs::read_link(entry.path().join("exe")) else { continue };
+        if !same_exe(&exe, &want) {
+            continue;
+        }
+        let alive = stat(pid).is_some_and(|s| !matches!(s.state, 'Z' | 'X'));
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if alive && argv_matches(&cmdline, args) {
+            found.push(pid);
+        }
+    }
+    found
 }
 
 /// Open the log file as the agent, to fail start early with a clear reason.
@@ -283,6 +320,31 @@ mod tests {
             Some(Path::new("/bin/sh")),
         );
         assert_eq!(other, Found::NotOurs(42, "process 42 runs /usr/bin/other".into()));
+    }
+
+    #[test]
+    fn command_lines() {
+        let args = vec!["--config".to_owned(), "/etc/a b.conf".to_owned()];
+        assert!(argv_matches(b"/usr/bin/api\0--config\0/etc/a b.conf\0", &args));
+        assert!(!argv_matches(b"/usr/bin/api\0--config\0/etc/other.conf\0", &args));
+        assert!(!argv_matches(b"/usr/bin/api\0--config\0/etc/a b.conf\0-v\0", &args));
+        assert!(!argv_matches(b"/usr/bin/api\0--config\0", &args));
+        assert!(argv_matches(b"/usr/bin/api\0", &[]));
+        assert!(!argv_matches(b"", &[]));
+    }
+
+    #[test]
+    fn finds_a_running_program_by_executable_and_arguments() {
+        let mut child = std::process::Command::new("/usr/bin/sleep").arg("30.5").spawn().unwrap();
+        let pid = child.id() as i32;
+        let sleep = Path::new("/usr/bin/sleep");
+        let found = orphans(sleep, &["30.5".to_owned()]);
+        let other = orphans(sleep, &["30.6".to_owned()]);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(found, [pid]);
+        assert!(!other.contains(&pid));
+        assert!(!orphans(sleep, &["30.5".to_owned()]).contains(&pid), "reaped");
     }
 
     #[test]

@@ -603,3 +603,33 @@ fn start_timeout_kills_a_daemon_that_ignores_sigterm() {
     assert!(f.processes().is_empty(), "nothing left running");
     assert!(!f.pidfile().exists());
 }
+
+#[test]
+fn a_daemon_that_lost_its_pid_file_is_not_reported_gone() {
+    let f = Fixture::new();
+    assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
+    let pid = f.pid().expect("pid");
+    std::fs::remove_file(f.pidfile()).expect("rm pid file");
+    let r = f.run("monitor", &[]);
+    assert_eq!(r.rc, 1, "not definitely gone: {r:?}");
+    assert_eq!(
+        r.reason(),
+        format!(
+            "{} runs as process {pid} without a valid pid file {}",
+            api_binary().display(),
+            f.pidfile().display()
+        )
+    );
+    // start adopts it (no second copy), and monitor is happy again.
+    assert_eq!(f.run("start", &[]).rc, 0);
+    assert_eq!(f.pid(), Some(pid));
+    assert_eq!(f.processes(), [pid]);
+    assert_eq!(f.run("monitor", &[]).rc, 0);
+    // stop without the pid file still stops it.
+    std::fs::write(f.pidfile(), "1234567\nstart=1 boot=x\n").expect("stale pid file");
+    let r = f.run("stop", &[]);
+    assert_eq!(r.rc, 0, "{r:?}");
+    assert!(wait_gone(pid));
+    assert!(!f.pidfile().exists());
+    assert_eq!(f.run("monitor", &[]).rc, 7);
+}
