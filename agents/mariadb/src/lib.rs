@@ -227,6 +227,10 @@ pub struct Config {
     pub user: String,
     /// Run-as group.
     pub group: String,
+    /// Its uid.
+    pub uid: u32,
+    /// Its gid.
+    pub gid: u32,
     /// TCP port.
     pub port: u16,
     /// Extra server arguments.
@@ -531,9 +535,9 @@ impl Mariadb {
         fs::create_dir_all(dir)
             .map_err(|e| OcfError::generic(format!("cannot create {}: {e}", dir.display())))?;
         let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
-        let uid = nix::unistd::User::from_name(&cfg.user).ok().flatten().map(|u| u.uid);
-        let gid = nix::unistd::Group::from_name(&cfg.group).ok().flatten().map(|g| g.gid);
-        let _ = nix::unistd::chown(dir, uid, gid);
+        if let Err(e) = std::os::unix::fs::chown(dir, Some(cfg.uid), Some(cfg.gid)) {
+            log::warn!("cannot give {} to {}:{}: {e}", dir.display(), cfg.user, cfg.group);
+        }
         Ok(())
     }
 
@@ -705,13 +709,15 @@ impl Agent for Mariadb {
             return Err(OcfError::args(format!("parameter 'config': {c} cannot be read")));
         }
         let user = str_or(v, param::USER);
-        if nix::unistd::User::from_name(&user).ok().flatten().is_none() {
-            return Err(OcfError::args(format!("parameter 'user': no such user '{user}'")));
-        }
+        let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let uid = settings::id_in_db(&passwd, &user).ok_or_else(|| {
+            OcfError::args(format!("parameter 'user': no user '{user}' in /etc/passwd"))
+        })?;
         let group = str_or(v, param::GROUP);
-        if nix::unistd::Group::from_name(&group).ok().flatten().is_none() {
-            return Err(OcfError::args(format!("parameter 'group': no such group '{group}'")));
-        }
+        let groups = fs::read_to_string("/etc/group").unwrap_or_default();
+        let gid = settings::id_in_db(&groups, &group).ok_or_else(|| {
+            OcfError::args(format!("parameter 'group': no group '{group}' in /etc/group"))
+        })?;
         let port = u16::try_from(v.int(param::PORT).unwrap_or(3306))
             .map_err(|_| OcfError::configured("parameter 'port' is not a TCP port"))?;
         let nodes = settings::parse_node_map(v.str(param::NODE_MAP).unwrap_or(""), port)
@@ -756,6 +762,8 @@ impl Agent for Mariadb {
             log: str_or(v, param::LOG),
             user,
             group,
+            uid,
+            gid,
             port,
             extra: settings::split_args(v.str(param::ADDITIONAL_PARAMETERS).unwrap_or("")),
             repl: Login { user: str_or(v, param::REPLICATION_USER), pass: repl_pass },

@@ -15,12 +15,20 @@ fn ok(r: &common::Run, what: &str) {
     assert_eq!(r.rc, 0, "{what}: {}", r.stderr);
 }
 
-/// n1 promoted, n2.. replicating from it.
+/// As Pacemaker brings a clone up: every instance starts read-only, n1 is promoted, the others
+/// get the post-promote notification and replicate from it.
 fn primary_with_replicas(lab: &Lab) {
-    ok(&lab.start("n1"), "start n1");
+    // Free every reserved port first: a peer check against a port that is still held (but not
+    // served) would wait for peer_timeout.
+    for n in &lab.nodes {
+        lab.release_port(&n.name);
+    }
+    for n in &lab.nodes {
+        ok(&lab.start(&n.name), "start");
+    }
     ok(&lab.agent("n1", "promote", &[]), "promote n1");
     for n in lab.nodes.iter().skip(1) {
-        ok(&lab.start_with_primary(&n.name, "n1"), "start replica");
+        ok(&lab.notify_promoted(&n.name, "n1"), "notify replica");
     }
 }
 
@@ -67,6 +75,12 @@ fn replication_switchover_and_scores() {
         let r = lab.agent(n, "monitor", &[]);
         assert_eq!(r.rc, 0, "{n}: {}", r.stderr);
     }
+    // A replica restarted while n2 is promoted joins it at start.
+    ok(&lab.agent("n3", "stop", &[]), "stop n3");
+    lab.insert("n2", 30..35);
+    ok(&lab.start_with_primary("n3", "n2"), "start n3 with n2 promoted");
+    lab.wait_count("n3", 35);
+    assert_eq!(lab.agent("n3", "monitor", &[]).rc, 0);
     for n in ["n1", "n2", "n3"] {
         ok(&lab.agent(n, "stop", &[]), "stop");
         assert_eq!(lab.agent(n, "monitor", &[]).rc, 7);

@@ -53,6 +53,7 @@ fn meta_data_valid_and_complete() {
 
 /// Parameters of a single standalone node of a lab, as `name=value`.
 fn standalone(lab: &Lab) -> Vec<(String, String)> {
+    lab.release_port("n1");
     let n = lab.node("n1");
     lab.node_params(n).into_iter().filter(|(k, _)| k != "node_map").collect()
 }

@@ -72,8 +72,11 @@ fn template() -> &'static Path {
     .data
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+/// A free loopback port, kept bound until the node's server is started so that no other
+/// server (another lab, another test binary) can take it meanwhile and answer as a peer.
+fn reserve_port() -> (u16, TcpListener) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    (l.local_addr().expect("addr").port(), l)
 }
 
 /// Result of one agent run.
@@ -93,6 +96,7 @@ pub struct Node {
     pub name: String,
     pub dir: PathBuf,
     pub port: u16,
+    reserved: std::sync::Mutex<Option<TcpListener>>,
 }
 
 impl Node {
@@ -160,7 +164,7 @@ impl Lab {
                 .status()
                 .expect("cp");
             assert!(st.success());
-            let port = free_port();
+            let (port, reserved) = reserve_port();
             fs::write(
                 ndir.join("my.cnf"),
                 format!(
@@ -170,7 +174,12 @@ impl Lab {
                 ),
             )
             .expect("my.cnf");
-            nodes.push(Node { name, dir: ndir, port });
+            nodes.push(Node {
+                name,
+                dir: ndir,
+                port,
+                reserved: std::sync::Mutex::new(Some(reserved)),
+            });
         }
         let pwfile = dir.path().join("repl.pw");
         fs::write(&pwfile, format!("{}\n", password())).expect("pw");
@@ -215,6 +224,12 @@ impl Lab {
         }
     }
 
+    /// Give up the reservation of `node`'s port (before something other than [`Lab::agent`]
+    /// starts its server).
+    pub fn release_port(&self, node: &str) {
+        self.node(node).reserved.lock().map(|mut r| r.take()).ok();
+    }
+
     pub fn node(&self, name: &str) -> &Node {
         self.nodes.iter().find(|n| n.name == name).expect("node")
     }
@@ -237,6 +252,9 @@ impl Lab {
     /// Run the agent for `node` with clone metas plus `extra` environment.
     pub fn agent(&self, node: &str, action: &str, extra: &[(&str, &str)]) -> Run {
         let n = self.node(node);
+        if action == "start" {
+            n.reserved.lock().map(|mut r| r.take()).ok();
+        }
         let mut cmd = Command::new(AGENT);
         let path =
             format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", self.dir.path().join("bin").display());
