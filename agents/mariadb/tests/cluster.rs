@@ -100,6 +100,9 @@ fn most_advanced_replica_wins_and_lagging_promote_fails() {
     lab.insert("n1", 10..20);
     lab.wait_count("n2", 20);
     lab.kill("n1");
+    let dead = lab.agent("n1", "monitor", &[]);
+    assert_eq!(dead.rc, 9, "a failed promoted instance reports 9: {}", dead.stderr);
+    assert!(dead.reason().contains("not running"), "{}", dead.reason());
     // Scores: n2 (ahead) above n3.
     lab.sql("n3").query_drop("START SLAVE").expect("restart n3 slave (primary is gone)");
     assert_eq!(lab.agent("n2", "monitor", &[]).rc, 0);

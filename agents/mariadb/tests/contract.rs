@@ -165,3 +165,19 @@ fn bad_input_is_refused_with_a_reason_naming_the_parameter() {
     );
     assert!(r.rc == 5 || r.rc == 7, "{}", r.stderr);
 }
+
+#[test]
+fn stop_signals_only_our_own_server() {
+    let lab = Lab::new(1, false);
+    // The pid file names a process that is not our mariadbd (a stale file whose pid was reused).
+    let mut other = Command::new("sleep").arg("60").spawn().expect("sleep");
+    let n = lab.node("n1");
+    fs::write(n.pid_file(), format!("{}\n", other.id())).expect("pid file");
+    let r = lab.agent("n1", "stop", &[]);
+    assert_eq!(r.rc, 0, "{}", r.stderr);
+    assert!(other.try_wait().expect("wait").is_none(), "stop signalled a foreign process");
+    let m = lab.agent("n1", "monitor", &[]);
+    assert_eq!(m.rc, 7, "a foreign pid is not our server: {}", m.stderr);
+    other.kill().expect("kill sleep");
+    let _ = other.wait();
+}
