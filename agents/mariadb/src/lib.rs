@@ -1102,6 +1102,14 @@ mod tests {
     }
 
     #[test]
+    fn man_page_lists_every_parameter() {
+        let page = ocf::doc::man_page(&Mariadb::INFO);
+        for p in Mariadb::INFO.params {
+            assert!(page.contains(p.name), "{}", p.name);
+        }
+    }
+
+    #[test]
     fn docs_match_params() {
         let md = include_str!("../../../docs/agents/mariadb.md");
         if let Err(problems) = ocf::doc::check_docs(&Mariadb::INFO, md) {
