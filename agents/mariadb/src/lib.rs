@@ -479,7 +479,13 @@ impl Mariadb {
         local
             .exec("setting gtid_slave_pos", &format!("SET GLOBAL gtid_slave_pos='{mine}'"))
             .map_err(sql_fail("local"))?;
-        local.exec("CHANGE MASTER", &change).map_err(sql_fail("local"))?;
+        local.exec("CHANGE MASTER", &change).map_err(|e| {
+            // A server error may quote the statement: never let the password through.
+            let escaped = settings::sql_literal(pass).unwrap_or_default();
+            let escaped = escaped.trim_matches('\'');
+            let text = e.to_string().replace(escaped, "***").replace(pass, "***");
+            OcfError::generic(format!("CHANGE MASTER failed: {text}"))
+        })?;
         if cfg.semi_sync {
             local
                 .exec("enabling semi-sync replica", "SET GLOBAL rpl_semi_sync_slave_enabled=ON")
