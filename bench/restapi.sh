@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # restapi monitor vs ocf:heartbeat:anything monitor with an http-mon.sh-style curl monitor_hook,
-# both checking the same running ferroha-api (GET /health on loopback), one interleaved run.
-# Needs root, the release build (make build) and resource-agents + curl. Writes target/bench/restapi.json.
+# both checking the same running ferroha-api (GET /health on loopback), one interleaved run; then
+# the same two monitors once it is stopped (the probe path).
+# Needs root, the release build (make build) and resource-agents + curl.
+# Writes target/bench/restapi.json and target/bench/restapi-stopped.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-200}
@@ -32,4 +34,11 @@ mkdir -p target/bench
 python3 bench/compare.py --runs "$RUNS" --json target/bench/restapi.json \
   --title "monitor of a running HTTP daemon (ferroha-api, GET /health)" \
   "anything+curl=env OCF_RESKEY_pidfile=$work/anything.pid $ANYTHING monitor" \
+  "restapi=env OCF_RESKEY_pidfile=$work/restapi.pid $RESTAPI monitor"
+# The stopped path (what probes see): restapi also scans /proc for the daemon without a pid file.
+OCF_RESKEY_pidfile="$work/restapi.pid" "$RESTAPI" stop
+rm -f "$work/anything.pid"
+python3 bench/compare.py --runs "$RUNS" --json target/bench/restapi-stopped.json \
+  --title "monitor of a stopped HTTP daemon (probe path)" \
+  "anything=env OCF_RESKEY_pidfile=$work/anything.pid $ANYTHING monitor" \
   "restapi=env OCF_RESKEY_pidfile=$work/restapi.pid $RESTAPI monitor"
