@@ -9,6 +9,7 @@
 //! can move to this agent by changing its type.
 
 pub mod announce;
+mod background;
 pub mod netlink;
 mod settings;
 
@@ -35,6 +36,8 @@ pub mod param {
     pub const IFLABEL: &str = "iflabel";
     /// Announcements on start.
     pub const ARP_COUNT: &str = "arp_count";
+    /// Finish the announcement burst in the background.
+    pub const ARP_BG: &str = "arp_bg";
     /// Milliseconds between announcements.
     pub const ARP_INTERVAL: &str = "arp_interval";
     /// Announcements on each monitor.
@@ -91,6 +94,13 @@ const PARAMS: &[Param] = &[
         "Milliseconds between announcements",
         "Pause between two announcements. Unlike IPaddr2's send_arp, which sends one per second \
          whatever this says, the interval is honoured.",
+    ),
+    Param::boolean(param::ARP_BG).default("true").desc(
+        "Finish the announcements in the background",
+        "When true, start returns right after the first announcement and a detached child sends \
+         the others (arp_count - 1, arp_interval apart), checking before each one that the \
+         address is still on the interface; when false, start returns after the last one. \
+         Resources ordered after the VIP start that much sooner.",
     ),
     Param::integer(param::ARP_COUNT_REFRESH, 0, 100).default("0").desc(
         "Announcements on each monitor",
@@ -250,7 +260,8 @@ impl Vip {
         Ok(())
     }
 
-    fn announce(&self, cfg: &VipConfig, count: u32) {
+    /// Send `count` announcements; with `background`, only the first before returning.
+    fn announce(&self, cfg: &VipConfig, count: u32, background: bool) {
         let s = &cfg.settings;
         let Some(mac) = cfg.link.mac.filter(|_| cfg.link.ether) else {
             log::info!("{} is not an Ethernet link; nothing to announce", cfg.link.name);
@@ -259,16 +270,33 @@ impl Vip {
         if count == 0 {
             return;
         }
-        let sent = match s.ip {
-            IpAddr::V4(v4) => announce::send_garp(cfg.link.index, mac, v4, count, s.arp_interval),
-            IpAddr::V6(v6) => {
-                announce::send_unsolicited_na(cfg.link.index, mac, v6, count, s.arp_interval)
-            }
-        };
-        match sent {
-            Ok(()) => log::debug!("sent {count} announcements for {} on {}", s.ip, cfg.link.name),
+        let (first, rest) = if background { (1, count - 1) } else { (count, 0) };
+        let sent = send_announcements(cfg, mac, first);
+        match &sent {
+            Ok(()) => log::debug!("sent {first} announcements for {} on {}", s.ip, cfg.link.name),
             // The address is up and serving; a lost announcement only delays neighbours.
             Err(e) => log::warn!("announcing {} on {} failed: {e}", s.ip, cfg.link.name),
+        }
+        if rest == 0 || sent.is_err() {
+            return;
+        }
+        let still_ours = |cfg: &VipConfig| {
+            netlink::Netlink::open()
+                .and_then(|mut nl| nl.addresses(family(cfg.settings.ip)))
+                .is_ok_and(|e| {
+                    matches!(placement(e, cfg.settings.ip, cfg.link.index), Placement::Ours(_))
+                })
+        };
+        let spawned = background::detach(|| {
+            for _ in 0..rest {
+                std::thread::sleep(cfg.settings.arp_interval);
+                if !still_ours(cfg) || send_announcements(cfg, mac, 1).is_err() {
+                    break;
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            log::warn!("cannot send the remaining announcements in the background: {e}");
         }
     }
 
@@ -338,6 +366,16 @@ impl Vip {
             let _ = nl.del_address(cfg.link.index, s.ip, cfg.prefix);
         }
         result
+    }
+}
+
+fn send_announcements(cfg: &VipConfig, mac: [u8; 6], count: u32) -> std::io::Result<()> {
+    let s = &cfg.settings;
+    match s.ip {
+        IpAddr::V4(v4) => announce::send_garp(cfg.link.index, mac, v4, count, s.arp_interval),
+        IpAddr::V6(v6) => {
+            announce::send_unsolicited_na(cfg.link.index, mac, v6, count, s.arp_interval)
+        }
     }
 }
 
@@ -432,7 +470,7 @@ is absent or the link is down, and 1 when it sits on another interface; stop rem
                     return Ok(Status::NotRunning);
                 }
                 if !ctx.is_probe() {
-                    self.announce(cfg, cfg.settings.arp_count_refresh);
+                    self.announce(cfg, cfg.settings.arp_count_refresh, false);
                 }
                 Ok(Status::Running)
             }
@@ -491,7 +529,7 @@ is absent or the link is down, and 1 when it sits on another interface; stop rem
             self.wait_dad(&mut nl, cfg, ctx)?;
         }
         log::info!("added {}/{} to {}", s.ip, cfg.prefix, cfg.link.name);
-        self.announce(cfg, s.arp_count);
+        self.announce(cfg, s.arp_count, s.arp_bg);
         Ok(())
     }
 

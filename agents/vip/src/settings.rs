@@ -49,6 +49,8 @@ pub struct Settings {
     pub arp_count: u32,
     /// Pause between announcements.
     pub arp_interval: Duration,
+    /// Send all but the first announcement from a detached child.
+    pub arp_bg: bool,
     /// Announcements per recurring monitor.
     pub arp_count_refresh: u32,
     /// IPv4 duplicate probe before adding.
@@ -205,6 +207,7 @@ impl Settings {
             iflabel,
             arp_count: u32_of(values, param::ARP_COUNT),
             arp_interval: ms(values, param::ARP_INTERVAL),
+            arp_bg: values.flag(param::ARP_BG),
             arp_count_refresh: u32_of(values, param::ARP_COUNT_REFRESH),
             run_arping: values.flag(param::RUN_ARPING),
             arping_timeout: ms(values, param::ARPING_TIMEOUT),

@@ -131,8 +131,13 @@ struct Capture {
 
 impl Capture {
     /// Stop after a short grace period and return the captured lines.
-    fn lines(mut self) -> Vec<String> {
-        thread::sleep(Duration::from_millis(300));
+    fn lines(self) -> Vec<String> {
+        self.lines_after(Duration::from_millis(300))
+    }
+
+    /// Stop after `grace` and return the captured lines.
+    fn lines_after(mut self, grace: Duration) -> Vec<String> {
+        thread::sleep(grace);
         let _ = self.child.kill();
         let mut out = String::new();
         if let Some(mut s) = self.child.stdout.take() {
@@ -185,11 +190,18 @@ fn ipv4_lifecycle_is_idempotent() {
     assert_eq!(lab.agent("stop", V4, &[]).rc, 0, "stop twice");
 }
 
+fn garps(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .filter(|l| l.contains("Request who-has 192.0.2.100 (ff:ff:ff:ff:ff:ff) tell 192.0.2.100"))
+        .count()
+}
+
 #[test]
 fn ipv4_start_probes_then_sends_the_configured_garp_burst() {
     let lab = Lab::new();
     let cap = lab.capture("fh1", "arp");
-    let params = with(V4, &[("arp_count", "3"), ("arp_interval", "100")]);
+    let params = with(V4, &[("arp_count", "3"), ("arp_interval", "100"), ("arp_bg", "false")]);
     let r = lab.agent("start", &params, &[]);
     assert_eq!(r.rc, 0, "{r:?}");
     let lines = cap.lines();
@@ -203,6 +215,27 @@ fn ipv4_start_probes_then_sends_the_configured_garp_burst() {
     for l in &garp {
         assert!(l.contains("> ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42"), "{l}");
     }
+}
+
+#[test]
+fn background_burst_completes_and_ends_when_the_address_goes() {
+    let lab = Lab::new();
+    let cap = lab.capture("fh1", "arp");
+    let params = with(V4, &[("arp_count", "4"), ("arp_interval", "100"), ("run_arping", "false")]);
+    assert_eq!(lab.agent("start", &params, &[]).rc, 0);
+    assert_eq!(
+        garps(&cap.lines_after(Duration::from_millis(1500))),
+        4,
+        "all sent after start returned"
+    );
+    assert_eq!(lab.agent("stop", &params, &[]).rc, 0);
+
+    let cap = lab.capture("fh1", "arp");
+    let long = with(V4, &[("arp_count", "20"), ("arp_interval", "200"), ("run_arping", "false")]);
+    assert_eq!(lab.agent("start", &long, &[]).rc, 0);
+    assert_eq!(lab.agent("stop", &long, &[]).rc, 0);
+    let sent = garps(&cap.lines_after(Duration::from_millis(1500)));
+    assert!((1..=3).contains(&sent), "the child stopped once the address was gone: {sent} sent");
 }
 
 #[test]
@@ -277,7 +310,7 @@ const V6: &[(&str, &str)] = &[("ip", "2001:db8::100"), ("cidr_netmask", "64"), (
 fn ipv6_waits_for_dad_and_sends_unsolicited_na() {
     let lab = Lab::new();
     let cap = lab.capture("fh1", "icmp6 and ip6[40] == 136");
-    let params = with(V6, &[("arp_count", "2"), ("arp_interval", "50")]);
+    let params = with(V6, &[("arp_count", "2"), ("arp_interval", "50"), ("arp_bg", "false")]);
     let r = lab.agent("start", &params, &[]);
     assert_eq!(r.rc, 0, "{r:?}");
     let shown = lab.ip_a(&["-o", "-6", "addr", "show", "dev", "fh0"]);
