@@ -196,17 +196,26 @@ fn pidfile_from(env: &ocf::OcfEnv, instance: &str) -> Result<PathBuf, OcfError> 
     }
 }
 
+/// Resolve `user` from /etc/passwd and /etc/group (not NSS: see [`settings::passwd_lookup`]).
 fn lookup_user(name: &str) -> Result<RunAs, OcfError> {
-    let user = nix::unistd::User::from_name(name)
-        .map_err(|e| OcfError::generic(format!("cannot look up user '{name}': {e}")))?
-        .ok_or_else(|| {
-            OcfError::args(format!("parameter 'user': user '{name}' does not exist on this node"))
-        })?;
-    let cname = std::ffi::CString::new(name)
-        .map_err(|_| OcfError::configured("parameter 'user' contains a NUL byte"))?;
-    let groups = nix::unistd::getgrouplist(&cname, user.gid)
-        .map_err(|e| OcfError::generic(format!("cannot read the groups of user '{name}': {e}")))?;
-    Ok(RunAs { name: name.to_owned(), uid: user.uid, gid: user.gid, groups })
+    let read = |path: &str| {
+        std::fs::read_to_string(path).map_err(|e| {
+            OcfError::generic(format!("cannot read {path} to look up user '{name}': {e}"))
+        })
+    };
+    let entry = settings::passwd_lookup(&read("/etc/passwd")?, name).ok_or_else(|| {
+        OcfError::args(format!(
+            "parameter 'user': user '{name}' does not exist on this node (in /etc/passwd)"
+        ))
+    })?;
+    let groups = settings::group_list(&read("/etc/group")?, name, entry.gid);
+    Ok(RunAs {
+        name: name.to_owned(),
+        uid: nix::unistd::Uid::from_raw(entry.uid),
+        gid: nix::unistd::Gid::from_raw(entry.gid),
+        groups: groups.into_iter().map(nix::unistd::Gid::from_raw).collect(),
+        home: entry.home,
+    })
 }
 
 fn is_executable(p: &Path) -> bool {
@@ -218,14 +227,7 @@ impl Config {
     /// The daemon's environment: a minimal base, then the environment file.
     fn environment(&self) -> Vec<(String, String)> {
         let (user, home) = match &self.user {
-            Some(u) => {
-                let home = nix::unistd::User::from_uid(u.uid)
-                    .ok()
-                    .flatten()
-                    .map(|x| x.dir.display().to_string())
-                    .unwrap_or_else(|| "/".to_owned());
-                (u.name.clone(), home)
-            }
+            Some(u) => (u.name.clone(), u.home.clone()),
             None => ("root".to_owned(), "/root".to_owned()),
         };
         let mut env = vec![

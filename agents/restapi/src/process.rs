@@ -32,8 +32,10 @@ pub struct RunAs {
     pub uid: Uid,
     /// Primary gid.
     pub gid: Gid,
-    /// Supplementary groups (`getgrouplist`).
+    /// Supplementary groups (from /etc/group).
     pub groups: Vec<Gid>,
+    /// Home directory (for `HOME`).
+    pub home: String,
 }
 
 /// Everything needed to start the daemon.

@@ -474,7 +474,7 @@ fn bad_configuration_names_the_parameter() {
             "user",
             "no-such-user-fh",
             2,
-            "parameter 'user': user 'no-such-user-fh' does not exist on this node",
+            "parameter 'user': user 'no-such-user-fh' does not exist on this node (in /etc/passwd)",
         ),
         (
             "workdir",
