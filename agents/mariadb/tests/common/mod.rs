@@ -1,8 +1,8 @@
 //! A lab of real mariadbd instances ("nodes" n1, n2, n3) driven through the agent binary.
 //!
 //! Each lab owns a temporary directory: one datadir per node (copied from a template made once
-//! per test binary with `mariadb-install-db` and `mariadbd --bootstrap`, so every node has the
-//! same users and no GTID of its own), its own socket, pid file, error log, state directory and a
+//! per test process under `target/tmp` with `mariadb-install-db` and `mariadbd --bootstrap`, so
+//! every node has the same users and no GTID of its own), its own socket, pid file, error log, state directory and a
 //! free loopback port. A recorder named `crm_attribute` first in the agent's PATH stands in for
 //! Pacemaker's attribute store: it keeps each node's promotion score in a file. Servers are
 //! stopped by the pid they wrote (never by name) when the lab is dropped.
@@ -31,18 +31,28 @@ pub fn password() -> String {
     format!("Fh'pw\\{}-s3cr3t", std::process::id())
 }
 
-struct Template {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-}
-
+/// The template datadir of this test process, under cargo's per-target temporary directory
+/// (`target/tmp`), named after our pid. Statics are never dropped, so templates of test
+/// processes that are gone are removed when the next one starts.
 fn template() -> &'static Path {
-    static T: OnceLock<Template> = OnceLock::new();
-    &T.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data = dir.path().join("data");
+    static T: OnceLock<PathBuf> = OnceLock::new();
+    T.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        fs::create_dir_all(base).expect("target tmp");
+        for e in fs::read_dir(base).expect("read target tmp").flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("mariadb-template-")
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+        let dir = base.join(format!("mariadb-template-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let data = dir.join("data");
         let out = Command::new("mariadb-install-db")
             .args(["--no-defaults", "--user=root", "--skip-test-db", "--skip-name-resolve"])
+            .arg("--innodb-log-file-size=4M")
             .arg(format!("--datadir={}", data.display()))
             .output()
             .expect("mariadb-install-db (Debian package mariadb-server)");
@@ -57,6 +67,7 @@ fn template() -> &'static Path {
         );
         let mut child = Command::new("/usr/sbin/mariadbd")
             .args(["--no-defaults", "--bootstrap", "--user=root", "--skip-log-bin"])
+            .arg("--innodb-log-file-size=4M")
             .arg(format!("--datadir={}", data.display()))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -67,13 +78,10 @@ fn template() -> &'static Path {
         child.stdin.take().expect("stdin").write_all(sql.as_bytes()).expect("bootstrap sql");
         let out = child.wait_with_output().expect("bootstrap");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        Template { _dir: dir, data }
+        data
     })
-    .data
 }
 
-/// A free loopback port, kept bound until the node's server is started so that no other
-/// server (another lab, another test binary) can take it meanwhile and answer as a peer.
 fn reserve_port() -> (u16, TcpListener) {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     (l.local_addr().expect("addr").port(), l)
@@ -170,7 +178,7 @@ impl Lab {
                 format!(
                     "[mariadbd]\nserver-id={i}\nlog-bin=fh-bin\nbind-address=127.0.0.1\n\
                      skip-name-resolve\ninnodb-buffer-pool-size=32M\nperformance-schema=OFF\n\
-                     innodb-log-file-size=16M\nsync-binlog=1\n"
+                     innodb-log-file-size=8M\nsync-binlog=1\n"
                 ),
             )
             .expect("my.cnf");
