@@ -246,6 +246,9 @@ pub fn argv_matches(cmdline: &[u8], args: &[String]) -> bool {
 pub fn orphans(binary: &Path, args: &[String]) -> Vec<i32> {
     let Ok(want) = std::fs::canonicalize(binary) else { return Vec::new() };
     let me = std::process::id() as i32;
+    // A daemon in another network namespace (a container, or another node of a namespace lab
+    // sharing this PID namespace) is not this node's, even with the same binary and arguments.
+    let my_net = std::fs::read_link("/proc/self/ns/net").ok();
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     let mut found = Vec::new();
     for entry in dir.flatten() {
@@ -255,6 +258,9 @@ pub fn orphans(binary: &Path, args: &[String]) -> Vec<i32> {
         }
         let Ok(exe) = std::fs::read_link(entry.path().join("exe")) else { continue };
         if !same_exe(&exe, &want) {
+            continue;
+        }
+        if my_net.is_some() && std::fs::read_link(entry.path().join("ns/net")).ok() != my_net {
             continue;
         }
         let alive = stat(pid).is_some_and(|s| !matches!(s.state, 'Z' | 'X'));

@@ -123,7 +123,19 @@ impl Fixture {
 
     /// Run the agent; `extra` are further environment variables.
     fn run(&self, action: &str, extra: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new(RESTAPI);
+        self.run_in(&[], action, extra)
+    }
+
+    /// Run the agent behind a command prefix (e.g. `ip netns exec NS`).
+    fn run_in(&self, prefix: &[&str], action: &str, extra: &[(&str, &str)]) -> Run {
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(RESTAPI);
+                c
+            }
+            None => Command::new(RESTAPI),
+        };
         cmd.arg(action)
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
@@ -602,6 +614,29 @@ fn start_timeout_kills_a_daemon_that_ignores_sigterm() {
     );
     assert!(f.processes().is_empty(), "nothing left running");
     assert!(!f.pidfile().exists());
+}
+
+#[test]
+fn a_daemon_in_another_network_namespace_is_not_ours() {
+    // Nodes of a namespace lab (or containers) share the PID namespace: a daemon with the same
+    // binary and arguments in another network namespace must not make this node's probe fail.
+    let f = Fixture::new();
+    assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
+    let pid = f.pid().expect("pid");
+    std::fs::remove_file(f.pidfile()).expect("rm pid file");
+    let ns = format!("fhrn{}x{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
+    let added = Command::new("ip").args(["netns", "add", &ns]).status().expect("ip netns add");
+    assert!(added.success(), "needs root: ip netns add");
+    let r = f.run_in(
+        &["ip", "netns", "exec", &ns],
+        "monitor",
+        &[("OCF_RESKEY_CRM_meta_interval", "0")],
+    );
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    assert_eq!(r.rc, 7, "{r:?}");
+    assert_eq!(f.run("monitor", &[]).rc, 1, "in its own namespace it is still found");
+    assert_eq!(f.run("stop", &[]).rc, 0);
+    assert!(wait_gone(pid));
 }
 
 #[test]
