@@ -2,7 +2,7 @@
 PREFIX  ?= /usr
 DESTDIR ?=
 OCFDIR  ?= $(PREFIX)/lib/ocf/resource.d/ferroha
-AGENTS  := vip volume
+AGENTS  := vip mariadb volume restapi
 CARGO   ?= cargo
 # Agents are linked statically (crt-static): no dynamic loader on every monitor, and nothing to
 # break when a shared library changes. An explicit --target keeps the flag off build scripts and
@@ -26,6 +26,7 @@ install: build man
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/ferroha/agents
 	for a in $(AGENTS); do install -m 0755 $(RELEASE)/$$a $(DESTDIR)$(OCFDIR)/$$a; done
 	install -m 0755 $(RELEASE)/ferroha-check $(DESTDIR)$(PREFIX)/bin/ferroha-check
+	install -m 0755 $(RELEASE)/ferroha-api $(DESTDIR)$(PREFIX)/bin/ferroha-api
 	install -m 0644 $(MANDIR)/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -m 0644 $(MANDIR)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ferroha/
@@ -35,6 +36,7 @@ uninstall:
 	for a in $(AGENTS); do rm -f $(DESTDIR)$(OCFDIR)/$$a; done
 	-rmdir $(DESTDIR)$(OCFDIR)
 	rm -f $(DESTDIR)$(PREFIX)/bin/ferroha-check $(DESTDIR)$(PREFIX)/share/man/man1/ferroha-check.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/ferroha-api $(DESTDIR)$(PREFIX)/share/man/man1/ferroha-api.1
 	for a in $(AGENTS); do rm -f $(DESTDIR)$(PREFIX)/share/man/man7/ocf_ferroha_$$a.7; done
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/ferroha
 

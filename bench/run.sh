@@ -2,6 +2,6 @@
 # All benchmarks (make bench). Results: Markdown tables on stdout, raw JSON in target/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for b in bench/vip.sh; do
+for b in bench/vip.sh bench/mariadb.sh bench/restapi.sh; do
   "$b"
 done

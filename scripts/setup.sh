@@ -19,7 +19,7 @@ PACKAGES=(
   # later agents: MariaDB replication, DRBD
   mariadb-server drbd-utils
   # building
-  build-essential pkg-config ca-certificates curl git
+  build-essential pkg-config ca-certificates curl git python3
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -15,7 +15,9 @@ say "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log=$(mktemp /tmp/ferroha-test.XXXXXX)
 trap 'rm -f "$log"' EXIT
-say "cargo test (unit, agent and netns tests)"
+say "cargo build (the agent tests run each other's binaries: ferroha-api, restapi)"
+cargo build --workspace --locked
+say "cargo test (unit tests, agents against real daemons, netns tests)"
 cargo test --workspace --locked -- --test-threads=2 2>&1 | tee "$log"
 say "crm examples load into a CIB"
 tests/crm-examples.sh 2>&1 | tee -a "$log"
@@ -23,8 +25,8 @@ say "volume: real DRBD 8.4 in two qemu guests"
 tests/drbd/run.sh 2>&1 | tee -a "$log"
 say "make deb"
 make deb
-for a in vip volume; do
-  dpkg-deb -c target/*/debian/ferroha_*.deb | grep -q "usr/lib/ocf/resource.d/ferroha/$a"
+for f in usr/lib/ocf/resource.d/ferroha/{vip,mariadb,volume,restapi} usr/bin/ferroha-{api,check}; do
+  dpkg-deb -c target/*/debian/ferroha_*.deb | grep -q "$f" || { echo "deb lacks $f" >&2; exit 1; }
 done
 # One closing line over every suite: cargo's per-binary results plus the shell suites.
 awk '/^test result:/ { p += $4; f += $6 } /^(crm-examples|drbd-volume):/ { p += $2; f += $4 }

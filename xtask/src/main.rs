@@ -7,14 +7,17 @@ use std::process::ExitCode;
 use ocf::Agent;
 
 const CHECK_MAN: &str = include_str!("../../man/ferroha-check.1");
+const API_MAN: &str = include_str!("../../crates/api/man/ferroha-api.1");
 
 fn man(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let agents = [vip::Vip::INFO, volume::Volume::INFO];
+    let agents =
+        [vip::Vip::INFO, mariadb::Mariadb::INFO, volume::Volume::INFO, restapi::RestApi::INFO];
     for info in agents {
         let page = ocf::doc::man_page(&info);
         std::fs::write(dir.join(format!("ocf_ferroha_{}.7", info.name)), page)?;
     }
+    std::fs::write(dir.join("ferroha-api.1"), API_MAN)?;
     std::fs::write(dir.join("ferroha-check.1"), CHECK_MAN)
 }
 
