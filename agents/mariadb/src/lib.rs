@@ -307,6 +307,13 @@ impl Config {
                 "--log-slave-updates=ON".into(),
             ]);
         }
+        if self.promotable && self.semi_sync {
+            // A clone instance always starts as a replica. With this role, crash recovery of a
+            // former semi-sync primary (power off, SIGKILL) rolls back the transactions no replica
+            // acknowledged, which no client saw committed, instead of committing them: the node
+            // comes back a prefix of the new primary's history, not diverged (MDEV-21117).
+            a.extend(["--init-rpl-role=SLAVE".into(), "--rpl-semi-sync-slave-enabled=ON".into()]);
+        }
         a.extend(self.extra.iter().cloned());
         a
     }
