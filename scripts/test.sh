@@ -23,11 +23,13 @@ say "crm examples load into a CIB"
 tests/crm-examples.sh 2>&1 | tee -a "$log"
 say "volume: real DRBD 8.4 in two qemu guests"
 tests/drbd/run.sh 2>&1 | tee -a "$log"
+say "lab: the ap-mode stack in a 3-node Pacemaker cluster, the seed's failure matrix"
+tests/lab/run.sh 2>&1 | tee -a "$log"
 say "make deb"
 make deb
 for f in usr/lib/ocf/resource.d/ferroha/{vip,mariadb,volume,restapi} usr/bin/ferroha-{api,check}; do
   dpkg-deb -c target/*/debian/ferroha_*.deb | grep -q "$f" || { echo "deb lacks $f" >&2; exit 1; }
 done
 # One closing line over every suite: cargo's per-binary results plus the shell suites.
-awk '/^test result:/ { p += $4; f += $6 } /^(crm-examples|drbd-volume):/ { p += $2; f += $4 }
+awk '/^test result:/ { p += $4; f += $6 } /^(crm-examples|drbd-volume|lab-e2e):/ { p += $2; f += $4 }
      END { printf "\nall suites: %d passed, %d failed\n", p, f }' "$log"
