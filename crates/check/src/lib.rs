@@ -34,6 +34,7 @@ mod exec;
 mod metadata;
 mod reason;
 mod report;
+pub mod schema;
 mod sys;
 mod timeout;
 
