@@ -722,13 +722,11 @@ impl Agent for Mariadb {
             return Err(OcfError::args(format!("parameter 'config': {c} cannot be read")));
         }
         let user = str_or(v, param::USER);
-        let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
-        let uid = settings::id_in_db(&passwd, &user).ok_or_else(|| {
+        let uid = ocf::accounts::user(&user).ok().flatten().map(|e| e.uid).ok_or_else(|| {
             OcfError::args(format!("parameter 'user': no user '{user}' in /etc/passwd"))
         })?;
         let group = str_or(v, param::GROUP);
-        let groups = fs::read_to_string("/etc/group").unwrap_or_default();
-        let gid = settings::id_in_db(&groups, &group).ok_or_else(|| {
+        let gid = ocf::accounts::group(&group).ok().flatten().ok_or_else(|| {
             OcfError::args(format!("parameter 'group': no group '{group}' in /etc/group"))
         })?;
         let port = u16::try_from(v.int(param::PORT).unwrap_or(3306))

@@ -76,17 +76,6 @@ pub fn parse_node_map(text: &str, default_port: u16) -> Result<BTreeMap<String, 
     Ok(map)
 }
 
-/// The numeric id of `name` in `/etc/passwd` or `/etc/group` text (third field). Read from the
-/// files rather than through NSS: the agents are linked statically, and glibc's NSS in a static
-/// binary crashed here on a name it could not find.
-pub fn id_in_db(text: &str, name: &str) -> Option<u32> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.first() == Some(&name))
-        .and_then(|f| f.get(2).and_then(|id| id.trim().parse().ok()))
-}
-
 /// Split extra server arguments on white space; quotes are not interpreted (no shell).
 pub fn split_args(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_owned).collect()
@@ -186,17 +175,6 @@ mod tests {
         assert_eq!(parse_node_map("n1=a n1=b", 3306).unwrap_err(), "node 'n1' appears twice");
         assert!(parse_node_map("n1=[::1", 3306).is_err());
         assert!(parse_node_map("n1=h'x", 3306).is_err());
-    }
-
-    #[test]
-    fn ids_from_passwd_and_group() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\n# c\nmysql:x:104:110:MariaDB:/nonexistent:/bin/false\n";
-        assert_eq!(id_in_db(passwd, "mysql"), Some(104));
-        assert_eq!(id_in_db(passwd, "root"), Some(0));
-        assert_eq!(id_in_db(passwd, "mysq"), None);
-        assert_eq!(id_in_db("broken\nx:y\n", "x"), None);
-        let group = "root:x:0:\nmysql:x:110:\n";
-        assert_eq!(id_in_db(group, "mysql"), Some(110));
     }
 
     #[test]

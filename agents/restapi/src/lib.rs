@@ -196,19 +196,19 @@ fn pidfile_from(env: &ocf::OcfEnv, instance: &str) -> Result<PathBuf, OcfError> 
     }
 }
 
-/// Resolve `user` from /etc/passwd and /etc/group (not NSS: see [`settings::passwd_lookup`]).
+/// Resolve `user` from /etc/passwd and /etc/group (not NSS: see [`ocf::accounts`]).
 fn lookup_user(name: &str) -> Result<RunAs, OcfError> {
     let read = |path: &str| {
         std::fs::read_to_string(path).map_err(|e| {
             OcfError::generic(format!("cannot read {path} to look up user '{name}': {e}"))
         })
     };
-    let entry = settings::passwd_lookup(&read("/etc/passwd")?, name).ok_or_else(|| {
+    let entry = ocf::accounts::passwd_entry(&read("/etc/passwd")?, name).ok_or_else(|| {
         OcfError::args(format!(
             "parameter 'user': user '{name}' does not exist on this node (in /etc/passwd)"
         ))
     })?;
-    let groups = settings::group_list(&read("/etc/group")?, name, entry.gid);
+    let groups = ocf::accounts::group_list(&read("/etc/group")?, name, entry.gid);
     Ok(RunAs {
         name: name.to_owned(),
         uid: nix::unistd::Uid::from_raw(entry.uid),

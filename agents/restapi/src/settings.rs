@@ -199,70 +199,9 @@ pub fn parse_url(s: &str) -> Result<HttpUrl, ParseError> {
     Ok(HttpUrl(s.to_owned()))
 }
 
-/// A user as `/etc/passwd` describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PasswdEntry {
-    /// uid.
-    pub uid: u32,
-    /// Primary gid.
-    pub gid: u32,
-    /// Home directory.
-    pub home: String,
-}
-
-/// Find `name` in `/etc/passwd` text (`name:pw:uid:gid:gecos:home:shell`). Read directly rather
-/// than through NSS: the release agents are linked statically, and static glibc's NSS crashes on
-/// an unknown user. So only users in the local files are known (no LDAP/SSSD users).
-pub fn passwd_lookup(text: &str, name: &str) -> Option<PasswdEntry> {
-    text.lines().find_map(|line| {
-        let f: Vec<&str> = line.split(':').collect();
-        if f.len() < 7 || f[0] != name {
-            return None;
-        }
-        Some(PasswdEntry {
-            uid: f[2].parse().ok()?,
-            gid: f[3].parse().ok()?,
-            home: f[5].to_owned(),
-        })
-    })
-}
-
-/// The groups of `name` from `/etc/group` text (`name:pw:gid:member,member`): the primary gid
-/// first, then every group listing the user as a member, each once.
-pub fn group_list(text: &str, name: &str, primary: u32) -> Vec<u32> {
-    let mut out = vec![primary];
-    for line in text.lines() {
-        let f: Vec<&str> = line.split(':').collect();
-        let (Some(gid), Some(members)) = (f.get(2).and_then(|g| g.parse().ok()), f.get(3)) else {
-            continue;
-        };
-        if members.split(',').any(|m| m.trim() == name) && !out.contains(&gid) {
-            out.push(gid);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwd_and_group_files() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken\n\
-                      ferroha-api:x:998:997:API:/var/lib/ferroha-api:/usr/sbin/nologin\n";
-        assert_eq!(
-            passwd_lookup(passwd, "ferroha-api"),
-            Some(PasswdEntry { uid: 998, gid: 997, home: "/var/lib/ferroha-api".into() })
-        );
-        assert_eq!(passwd_lookup(passwd, "root").map(|e| e.uid), Some(0));
-        assert_eq!(passwd_lookup(passwd, "ferroha"), None, "no prefix match");
-        assert_eq!(passwd_lookup(passwd, "broken"), None);
-        let group =
-            "root:x:0:\nadm:x:4:syslog,ferroha-api\napi:x:997:\nssl-cert:x:110:ferroha-api\nx:y\n";
-        assert_eq!(group_list(group, "ferroha-api", 997), [997, 4, 110]);
-        assert_eq!(group_list(group, "nobody", 65534), [65534]);
-    }
 
     #[test]
     fn args_split_like_a_shell_without_one() {

@@ -36,6 +36,7 @@
 
 #![deny(missing_docs)]
 
+pub mod accounts;
 mod action;
 mod code;
 pub mod deadline;
