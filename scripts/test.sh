@@ -27,8 +27,10 @@ say "lab: the ap-mode stack in a 3-node Pacemaker cluster, the seed's failure ma
 tests/lab/run.sh 2>&1 | tee -a "$log"
 say "make deb"
 make deb
+# Listed once: `dpkg-deb -c | grep -q` would kill dpkg-deb with SIGPIPE, a failure under pipefail.
+listing=$(dpkg-deb -c target/*/debian/ferroha_*.deb)
 for f in usr/lib/ocf/resource.d/ferroha/{vip,mariadb,volume,restapi} usr/bin/ferroha-{api,check}; do
-  dpkg-deb -c target/*/debian/ferroha_*.deb | grep -q "$f" || { echo "deb lacks $f" >&2; exit 1; }
+  grep -q "$f" <<<"$listing" || { echo "deb lacks $f" >&2; exit 1; }
 done
 # One closing line over every suite: cargo's per-binary results plus the shell suites.
 awk '/^test result:/ { p += $4; f += $6 } /^(crm-examples|drbd-volume|lab-e2e):/ { p += $2; f += $4 }
