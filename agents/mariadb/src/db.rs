@@ -75,39 +75,34 @@ fn clamp(t: Duration) -> Duration {
     t.clamp(Duration::from_millis(200), Duration::from_secs(60))
 }
 
+/// Connection options both kinds of connection share: one connection (never a second one over
+/// the socket), every wait bounded by `timeout`, no statement cache.
+fn opts(login: &Login, timeout: Duration) -> OptsBuilder {
+    let t = clamp(timeout);
+    OptsBuilder::new()
+        .prefer_socket(false)
+        .user(Some(login.user.clone()))
+        .pass(login.pass.clone())
+        .read_timeout(Some(t))
+        .write_timeout(Some(t))
+        .tcp_connect_timeout(Some(t))
+        .stmt_cache_size(0)
+        .max_allowed_packet(Some(MAX_PACKET))
+}
+
 impl Db {
     /// The local server over its unix socket.
     pub fn local(socket: &str, login: &Login, timeout: Duration) -> Result<Db, DbError> {
-        let t = clamp(timeout);
-        let opts = OptsBuilder::new()
-            .socket(Some(socket))
-            // Already on the socket: spare the driver its `SELECT @@socket` round trip.
-            .prefer_socket(false)
-            .user(Some(login.user.clone()))
-            .pass(login.pass.clone())
-            .read_timeout(Some(t))
-            .write_timeout(Some(t))
-            .tcp_connect_timeout(Some(t))
-            .stmt_cache_size(0)
-            .max_allowed_packet(Some(MAX_PACKET));
+        // Already on the socket: `prefer_socket(false)` in `opts` spares the driver its
+        // `SELECT @@socket` round trip.
+        let opts = opts(login, timeout).socket(Some(socket));
         let conn = Conn::new(opts).map_err(db_err("connecting over the socket"))?;
         Ok(Db { conn })
     }
 
     /// A peer over TCP (no switch to its unix socket).
     pub fn peer(addr: &Addr, login: &Login, timeout: Duration) -> Result<Db, DbError> {
-        let t = clamp(timeout);
-        let opts = OptsBuilder::new()
-            .ip_or_hostname(Some(addr.host.clone()))
-            .tcp_port(addr.port)
-            .prefer_socket(false)
-            .user(Some(login.user.clone()))
-            .pass(login.pass.clone())
-            .read_timeout(Some(t))
-            .write_timeout(Some(t))
-            .tcp_connect_timeout(Some(t))
-            .stmt_cache_size(0)
-            .max_allowed_packet(Some(MAX_PACKET));
+        let opts = opts(login, timeout).ip_or_hostname(Some(addr.host.clone())).tcp_port(addr.port);
         let conn = Conn::new(opts).map_err(db_err("connecting"))?;
         Ok(Db { conn })
     }
