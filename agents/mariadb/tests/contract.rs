@@ -9,27 +9,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use common::{AGENT, Lab};
-use ferroha_check::schema::{self, Schema};
+use ferroha_check::schema;
 use ocf::Agent;
-
-fn meta_data() -> String {
-    let out = Command::new(AGENT).arg("meta-data").env_clear().output().expect("run agent");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).expect("utf-8")
-}
 
 #[test]
 fn meta_data_valid_and_complete() {
-    let xml = meta_data();
-    if let Err(e) = schema::validate(&xml, Schema::Dtd) {
-        panic!("{e}");
-    }
-    if let Err(e) = schema::validate(&xml, Schema::RelaxNg) {
-        panic!("{e}");
-    }
-    for p in mariadb::Mariadb::INFO.params {
-        assert_eq!(xml.matches(&format!("<parameter name=\"{}\"", p.name)).count(), 1);
-    }
+    let names: Vec<&str> = mariadb::Mariadb::INFO.params.iter().map(|p| p.name).collect();
+    let xml = schema::check_agent(AGENT, &names).unwrap_or_else(|e| panic!("{e}"));
     for a in ["promote", "demote", "notify"] {
         assert!(xml.contains(&format!("<action name=\"{a}\"")), "{a}");
     }

@@ -40,6 +40,35 @@ pub fn validate(xml: &str, schema: Schema) -> Result<(), String> {
     }
 }
 
+/// Everything the agents' meta-data tests check: `agent meta-data` (run with an empty
+/// environment) exits 0, validates against both schemas, and lists each of `params` exactly once
+/// and no other parameter. Returns the XML for further checks.
+pub fn check_agent(agent: &str, params: &[&str]) -> Result<String, String> {
+    let out = Command::new(agent)
+        .arg("meta-data")
+        .env_clear()
+        .output()
+        .map_err(|e| format!("cannot run {agent}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{agent} meta-data exited with {}", out.status));
+    }
+    let xml = String::from_utf8(out.stdout).map_err(|_| "meta-data is not UTF-8".to_owned())?;
+    validate(&xml, Schema::Dtd).map_err(|e| format!("DTD: {e}"))?;
+    validate(&xml, Schema::RelaxNg).map_err(|e| format!("RelaxNG: {e}"))?;
+    let mut problems = Vec::new();
+    for name in params {
+        let n = xml.matches(&format!("<parameter name=\"{name}\"")).count();
+        if n != 1 {
+            problems.push(format!("parameter {name} is listed {n} times"));
+        }
+    }
+    let listed = xml.matches("<parameter ").count();
+    if listed != params.len() {
+        problems.push(format!("{listed} parameters listed, the table has {}", params.len()));
+    }
+    if problems.is_empty() { Ok(xml) } else { Err(problems.join("; ")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
