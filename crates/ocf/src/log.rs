@@ -7,6 +7,7 @@ use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
@@ -116,9 +117,11 @@ impl Logger {
         UnixDatagram::unbound().and_then(|s| s.send_to(line.as_bytes(), "/dev/log")).is_ok()
     }
 
+    /// Append a line to a log file, stamped like `hadate` stamps the shell agents' lines (UTC,
+    /// milliseconds, so it sorts against Pacemaker's own log).
     fn append(path: &PathBuf, line: &str) {
         if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
-            let _ = writeln!(f, "{line}");
+            let _ = writeln!(f, "{} {line}", timestamp(SystemTime::now()));
         }
     }
 }
@@ -157,6 +160,36 @@ impl Log for Logger {
     fn flush(&self) {}
 }
 
+/// `2026-11-22T16:21:34.052Z` for `t`.
+pub fn timestamp(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, day) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
 /// Whether stderr is a terminal.
 pub fn stderr_is_tty() -> bool {
     std::io::stderr().is_terminal()
@@ -165,6 +198,17 @@ pub fn stderr_is_tty() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_are_utc_with_milliseconds() {
+        let at = |s: u64, ms: u64| timestamp(UNIX_EPOCH + Duration::from_millis(s * 1000 + ms));
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000Z");
+        // 2000-02-29 (a leap day of a century leap year) 12:34:56.789
+        assert_eq!(at(951_827_696, 789), "2000-02-29T12:34:56.789Z");
+        assert_eq!(at(1_795_357_368, 38), "2026-11-22T14:22:48.038Z");
+        assert_eq!(at(4_107_542_400, 0), "2100-03-01T00:00:00.000Z");
+    }
 
     fn logger(pairs: &[(&str, &str)]) -> Logger {
         Logger::from_env(&OcfEnv::from_pairs(pairs), "vip", "ip1", 42, false)
@@ -219,8 +263,18 @@ mod tests {
         );
         l.log(&Record::builder().level(Level::Info).args(format_args!("hello")).build());
         l.log(&Record::builder().level(Level::Debug).args(format_args!("detail")).build());
-        let main = std::fs::read_to_string(&file).unwrap();
-        assert_eq!(main, "vip(ip1)[7]: INFO: hello\nvip(ip1)[7]: DEBUG: detail\n");
-        assert_eq!(std::fs::read_to_string(&dbg).unwrap(), "vip(ip1)[7]: DEBUG: detail\n");
+        // Each line: a 24-character stamp, a space, the line.
+        let unstamped = |p: &std::path::Path| -> Vec<String> {
+            let text = std::fs::read_to_string(p).unwrap();
+            text.lines()
+                .map(|l| {
+                    let (stamp, rest) = l.split_at(25);
+                    assert!(stamp.ends_with("Z ") && stamp.starts_with("20"), "{l}");
+                    rest.to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(unstamped(&file), ["vip(ip1)[7]: INFO: hello", "vip(ip1)[7]: DEBUG: detail"]);
+        assert_eq!(unstamped(&dbg), ["vip(ip1)[7]: DEBUG: detail"]);
     }
 }
