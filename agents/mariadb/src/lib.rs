@@ -72,8 +72,10 @@ pub mod param {
     pub const SEMI_SYNC: &str = "semi_sync";
     /// Node → address map.
     pub const NODE_MAP: &str = "node_map";
-    /// Peer connect timeout.
+    /// Peer timeout (handshake and queries).
     pub const PEER_TIMEOUT: &str = "peer_timeout";
+    /// Peer TCP connect timeout.
+    pub const PEER_CONNECT_TIMEOUT: &str = "peer_connect_timeout";
     /// State directory.
     pub const STATE_DIR: &str = "state_dir";
 }
@@ -166,8 +168,17 @@ const PARAMS: &[Param] = &[
          to the primary's address, and peers are compared by GTID through it.",
     ),
     Param::integer(param::PEER_TIMEOUT, 1, 60).default("2").desc(
-        "Peer connect timeout, seconds",
-        "How long a connection to one peer may take before that peer counts as unreachable.",
+        "Peer timeout, seconds",
+        "How long the login to one peer and each of its queries may take before that peer \
+         counts as unreachable.",
+    ),
+    Param::integer(param::PEER_CONNECT_TIMEOUT, 20, 10000).default("300").desc(
+        "Peer TCP connect timeout, milliseconds",
+        "How long the TCP connect to one peer may take. A live peer's kernel answers at once, \
+         however busy its server is; a powered-off or unplugged peer never answers, so this is \
+         what a dead peer costs a promote (peers are checked in parallel). Raise it on a \
+         network that loses or delays packets: a live peer whose connect times out is skipped \
+         by promote's check.",
     ),
     Param::string(param::STATE_DIR).default("/run/ferroha/mariadb").desc(
         "State directory",
@@ -245,8 +256,10 @@ pub struct Config {
     pub semi_sync: bool,
     /// Node → address.
     pub nodes: BTreeMap<String, Addr>,
-    /// Peer timeout.
+    /// Peer timeout (login and queries).
     pub peer_timeout: Duration,
+    /// Peer TCP connect timeout.
+    pub peer_connect_timeout: Duration,
     /// Running as a promotable clone.
     pub promotable: bool,
     /// This node.
@@ -282,7 +295,8 @@ impl Config {
     }
 
     fn peer_db(&self, addr: &Addr, ctx: &Ctx) -> Result<Db, DbError> {
-        Db::peer(addr, &self.repl, self.peer_timeout.min(ctx.deadline.remaining()))
+        let left = ctx.deadline.remaining();
+        Db::peer(addr, &self.repl, self.peer_connect_timeout.min(left), self.peer_timeout.min(left))
     }
 
     fn server_args(&self) -> Vec<String> {
@@ -406,23 +420,34 @@ impl Mariadb {
 
     /// GTID positions (applied) of reachable peers and whether they are read-only; with
     /// `received`, also what they have received but not applied yet (promote's re-check).
+    /// Peers are asked in parallel, so unreachable ones cost one timeout, not one each.
     fn peer_positions(cfg: &Config, ctx: &Ctx, received: bool) -> Vec<(String, bool, GtidSet)> {
-        let mut out = Vec::new();
         if cfg.repl.pass.is_none() {
-            return out;
+            return Vec::new();
         }
-        for (node, addr) in cfg.peers() {
-            let res = cfg.peer_db(addr, ctx).and_then(|mut db| {
+        let ask = |addr: &Addr| {
+            cfg.peer_db(addr, ctx).and_then(|mut db| {
                 let (ro, pos) = db.role_and_pos()?;
                 let io = match received.then(|| db.slave_status()) {
                     Some(Ok(Some(s))) => GtidSet::parse(&s.gtid_io_pos).unwrap_or_default(),
                     _ => GtidSet::default(),
                 };
                 Ok((ro, pos.union(&io)))
-            });
-            match res {
-                Ok((ro, pos)) => out.push((node.clone(), ro, pos)),
-                Err(e) => log::info!("peer {node} at {addr} not reachable: {e}"),
+            })
+        };
+        let answers: Vec<_> = std::thread::scope(|scope| {
+            let asks: Vec<_> = cfg
+                .peers()
+                .map(|(node, addr)| (node, addr, scope.spawn(move || ask(addr))))
+                .collect();
+            asks.into_iter().map(|(node, addr, h)| (node, addr, h.join())).collect()
+        });
+        let mut out = Vec::new();
+        for (node, addr, answer) in answers {
+            match answer {
+                Ok(Ok((ro, pos))) => out.push((node.clone(), ro, pos)),
+                Ok(Err(e)) => log::info!("peer {node} at {addr} not reachable: {e}"),
+                Err(_) => log::warn!("checking peer {node} at {addr} panicked; skipped"),
             }
         }
         out
@@ -458,7 +483,7 @@ impl Mariadb {
             .map_err(sql_fail("primary"))?;
         let theirs = GtidSet::parse(&theirs)
             .map_err(|e| OcfError::generic(format!("primary {primary}: {e}")))?;
-        local.exec("stopping replication", "STOP SLAVE").map_err(sql_fail("local"))?;
+        local.stop_replication(false).map_err(sql_fail("local"))?;
         let (_, mine) = local.role_and_pos().map_err(sql_fail("local"))?;
         if !mine.may_be_prefix_of(&theirs) {
             return Err(Self::diverged(
@@ -788,6 +813,9 @@ impl Agent for Mariadb {
             peer_timeout: Duration::from_secs(
                 u64::try_from(v.int(param::PEER_TIMEOUT).unwrap_or(2)).unwrap_or(2),
             ),
+            peer_connect_timeout: Duration::from_millis(
+                u64::try_from(v.int(param::PEER_CONNECT_TIMEOUT).unwrap_or(300)).unwrap_or(300),
+            ),
             promotable,
             node,
             state: StateFile::new(&state_dir, &ctx.instance),
@@ -926,7 +954,7 @@ impl Agent for Mariadb {
         }
         // Apply everything already received before comparing and going writable.
         if let Some(s) = db.slave_status().map_err(sql_fail("promote"))? {
-            let _ = db.exec("stopping the IO thread", "STOP SLAVE IO_THREAD");
+            let _ = db.stop_replication(true);
             // A stopped (not failed) SQL thread would never apply the relay log.
             let _ = db.exec("starting the SQL thread", "START SLAVE SQL_THREAD");
             let s = db.slave_status().map_err(sql_fail("promote"))?.unwrap_or(s);
@@ -982,7 +1010,7 @@ impl Agent for Mariadb {
                 )));
             }
         }
-        db.exec("stopping replication", "STOP SLAVE").map_err(sql_fail("promote"))?;
+        db.stop_replication(false).map_err(sql_fail("promote"))?;
         db.exec("forgetting the old primary", "RESET SLAVE ALL").map_err(sql_fail("promote"))?;
         if cfg.semi_sync {
             db.exec(
@@ -1076,6 +1104,11 @@ impl Agent for Mariadb {
             return Ok(());
         }
         Self::replicate_from(cfg, ctx, &mut db, &primary)?;
+        if n.op == NotifyOp::Promote {
+            // A failover waits for this notification before it moves the VIP; the next monitor
+            // ranks this replica against its peers (a dead old primary costs a connect timeout).
+            return Ok(());
+        }
         self.refresh_replica_score(cfg, ctx, &mut db)
     }
 }
