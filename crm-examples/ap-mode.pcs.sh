@@ -2,6 +2,7 @@
 # The seed's ap-mode stack (same as ap-mode.crm, which the lab loads), created with pcs:
 # vip + mariadb promotable clone + restapi running ferroha-api, on nodes n1 n2 n3 (10.77.0.11-13).
 # Against a live cluster: ./ap-mode.pcs.sh ; against a CIB file: PCS_FILE=cib.xml ./ap-mode.pcs.sh
+# Fencing is site hardware and not in this file, but the stack needs it (see ap-mode.crm).
 set -euo pipefail
 pcs_() { pcs ${PCS_FILE:+-f "$PCS_FILE"} "$@"; }
 

@@ -9,6 +9,10 @@ another node where the scenario says so — and when the failed part returns not
 While events run, a sampler checks every 0.2 s that no two nodes hold the VIP and no two MariaDB
 servers accept writes. At the end every acknowledged insert must be on every node.
 
+The lab fences through its power switch (lab/pdu, stonith:fence_ferroha_lab, stonith-action=off):
+where the majority must fence the failed node (2 nic down, 3 corosync killed, 6 partition) the
+test checks that it did, then powers the node on again, as an operator would after the repair.
+
 Prints one line per scenario and the closing line 'lab-e2e: N passed, M failed'. Timings go to
 --json (event -> VIP answers, -> API ready, -> first write).
 """
@@ -40,6 +44,12 @@ class Lab:
 
     def ns(self, node):
         return f"fh{self.name}-{node}"
+
+    def powered(self, node):
+        """The node's switch port is up: it was not powered off (by the test or by fencing)."""
+        port = subprocess.run(["ip", "-n", self.ns("br"), "-o", "link", "show", f"p-{node}"],
+                              capture_output=True, text=True, check=False).stdout
+        return ",UP," in port.replace("<", ",").replace(">", ",")
 
     def on_network(self, node):
         """The node's cable is in and its NIC up: what it holds is reachable by others."""
@@ -189,9 +199,6 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--json", required=True)
     ap.add_argument("--failovers", type=int, default=10)
-    ap.add_argument("--partition", action="store_true",
-                    help="also run scenario 6 (partition of the active node), which fails today: "
-                         "see docs/lab.md")
     a = ap.parse_args()
     lab = Lab(a.lab, a.subnet)
     results, timings = [], {}
@@ -222,7 +229,7 @@ def main():
             return node in unprom and vip == keep_active
         return wait_until(ok, 120)
 
-    def failover(name, event, restore, other_node=True):
+    def failover(name, event, restore, other_node=True, fenced=False):
         before = settled()
         if not before:
             return check(name, False, "service not running before the event")
@@ -234,6 +241,10 @@ def main():
         ok = t is not None and after is not None
         check(f"{name}: service restored" + (" on another node" if other_node else ""), ok,
               f"{before} -> {after}, {t}")
+        if fenced:
+            # The cluster, not the test, powered the node off through the lab's power switch.
+            off = wait_until(lambda: not lab.powered(before), 30, every=0.2)
+            check(f"{name}: the majority fenced {before} (powered off)", bool(off))
         if restore is not None:
             restore(before)
             # The operator's part after a repair: clear the failures the event left, or
@@ -255,8 +266,16 @@ def main():
         return 1
     wait_service(probe, time.time(), 60)
 
-    failover("1 power off the active node", lambda n: lab.run("kill", n), lambda n: lab.run("revive", n))
-    failover("2 nic down on the active node", lambda n: lab.run("nic-down", n), lambda n: lab.run("nic-up", n))
+    def revive(n):
+        lab.run("revive", n)
+
+    failover("1 power off the active node", lambda n: lab.run("kill", n), revive)
+    # Cut off, the node loses quorum and the majority fences it: back online means powered on.
+    failover("2 nic down on the active node", lambda n: lab.run("nic-down", n),
+             lambda n: (lab.run("nic-up", n), revive(n)), fenced=True)
+    # Its resources keep running without the stack: only fencing stops a second primary.
+    failover("3 cluster stack (corosync) killed on the active node",
+             lambda n: lab.run("crash-stack", n), revive, fenced=True)
 
     def kill_pid(node, path):
         pid = lab.pid(node, path)
@@ -265,22 +284,11 @@ def main():
 
     failover("4 ferroha-api killed", lambda n: kill_pid(n, "run/ferroha/api.pid"), lambda n: None)
     failover("5 mariadbd killed", lambda n: kill_pid(n, "run/mysqld/mysqld.pid"), lambda n: None)
+    # The client still reaches the cut-off node: its writes must not be acknowledged and lost.
+    failover("6 active node partitioned from the other two", lambda n: lab.run("partition", n),
+             lambda n: (lab.run("heal", n), revive(n)), fenced=True)
     for i in range(a.failovers):
-        failover(f"7.{i + 1} repeated power off", lambda n: lab.run("kill", n), lambda n: lab.run("revive", n))
-
-    if a.partition:
-        # A partitioned primary stays writable until its minority notices the lost quorum and
-        # stops it, while the majority may already have promoted another node; see docs/lab.md.
-        before = settled()
-        failover("6 active node partitioned", lambda n: lab.run("partition", n), None)
-        lab.run("heal", before)
-        back = wait_until(lambda: before in lab.crm_state()[3], 90)
-        print(f"INFO  6: after healing, {before} "
-              f"{'rejoined as replica' if back else 'did not rejoin (refused as diverged)'}",
-              flush=True)
-    else:
-        print("NOT RUN  6 active node partitioned: known to fail without fencing (docs/lab.md); "
-              "run with --partition", flush=True)
+        failover(f"7.{i + 1} repeated power off", lambda n: lab.run("kill", n), revive)
 
     sampler.running = False
     sampler.join(timeout=5)
