@@ -33,5 +33,5 @@ for f in usr/lib/ocf/resource.d/ferroha/{vip,mariadb,volume,restapi} usr/bin/fer
   grep -q "$f" <<<"$listing" || { echo "deb lacks $f" >&2; exit 1; }
 done
 # One closing line over every suite: cargo's per-binary results plus the shell suites.
-awk '/^test result:/ { p += $4; f += $6 } /^(crm-examples|drbd-volume|lab-e2e):/ { p += $2; f += $4 }
+awk '/^test result:/ { p += $4; f += $6 } /^(crm-examples|drbd-volume|lab-examples|lab-e2e):/ { p += $2; f += $4 }
      END { printf "\nall suites: %d passed, %d failed\n", p, f }' "$log"
