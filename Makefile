@@ -11,7 +11,7 @@ TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
 RELEASE := target/$(TRIPLE)/release
 MANDIR  := target/man
 
-.PHONY: all build man install uninstall deb test bench clean
+.PHONY: all build man install uninstall deb test bench bench-volume clean
 
 all: build
 
@@ -49,6 +49,11 @@ test:
 
 bench:
 	bench/run.sh
+
+# Not part of `make bench` (about 8 minutes): volume monitor vs LINBIT's drbd monitor inside the
+# emulated (TCG) qemu guests of the DRBD suite (tests/drbd/packages.sh once).
+bench-volume:
+	bench/volume.sh
 
 clean:
 	$(CARGO) clean

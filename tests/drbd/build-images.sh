@@ -3,8 +3,9 @@
 # Usage: build-images.sh CACHE_DIR
 # Downloads (apt-get download, not install) qemu-system, firmware, Debian's kernel and drbd-utils into
 # CACHE_DIR/debs once, extracts them, and builds CACHE_DIR/initrd.img (busybox, drbd-utils, e2fsprogs,
-# bash, xmllint, ocf-tester and its shell library). The agent itself is NOT in the image: run.sh
-# shares it into the guests over 9p. Rebuilds only when this script changes.
+# bash, xmllint, ocf-tester and its shell library; for bench/volume.sh also LINBIT's drbd agent,
+# heartbeat's Filesystem agent, GNU time, strace, fsck and fuser). The agent itself is NOT in the
+# image: run.sh shares it into the guests over 9p. Rebuilds only when this script changes.
 set -euo pipefail
 W=${1:?usage: build-images.sh CACHE_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +47,10 @@ cp /bin/bash "$R/bin/bash"; bins+=("$R/bin/bash")
 for f in mke2fs e2fsck; do cp "/sbin/$f" "$R/sbin/"; bins+=("$R/sbin/$f"); done
 ln -sf mke2fs "$R/sbin/mkfs.ext4"; ln -sf e2fsck "$R/sbin/fsck.ext4"
 cp /usr/bin/xmllint "$R/usr/bin/"; bins+=("$R/usr/bin/xmllint")
+# For bench/volume.sh (the suite does not use them): GNU time (peak RSS), strace (process count),
+# and fsck and fuser, which heartbeat's Filesystem agent requires to exist (check_binary).
+for f in time strace fuser; do cp "/usr/bin/$f" "$R/usr/bin/"; bins+=("$R/usr/bin/$f"); done
+cp /sbin/fsck "$R/sbin/"; bins+=("$R/sbin/fsck")
 for b in "${bins[@]}"; do
   ldd "$b" 2>/dev/null | awk '/=> \//{print $3} /^\s*\/lib/{print $1}' | while read -r lib; do
     mkdir -p "$R$(dirname "$lib")"; [ -e "$R$lib" ] || cp -L "$lib" "$R$lib"
@@ -57,6 +62,11 @@ cp /usr/sbin/ocf-tester "$R/usr/sbin/"
 mkdir -p "$R/usr/lib/ocf/lib" "$R/usr/lib/ocf/resource.d/ferroha" "$R/usr/share/resource-agents"
 cp -a /usr/lib/ocf/lib/heartbeat "$R/usr/lib/ocf/lib/"
 cp /usr/share/resource-agents/ra-api-1.dtd /usr/share/resource-agents/metadata.rng "$R/usr/share/resource-agents/"
+# The anchors of bench/volume.sh: LINBIT's drbd agent from the same drbd-utils package (it sources
+# the shell library above and its own drbd.shellfuncs.sh) and heartbeat's Filesystem agent.
+mkdir -p "$R/usr/lib/ocf/resource.d/linbit" "$R/usr/lib/ocf/resource.d/heartbeat"
+cp "$W"/drbdu/usr/lib/ocf/resource.d/linbit/{drbd,drbd.shellfuncs.sh} "$R/usr/lib/ocf/resource.d/linbit/"
+cp /usr/lib/ocf/resource.d/heartbeat/Filesystem "$R/usr/lib/ocf/resource.d/heartbeat/"
 # Kernel modules: the dependency closure of what init loads.
 M=lib/modules/$KVER
 mkdir -p "$R/$M"

@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 import sys
+import threading
 import time
 
 
@@ -100,6 +101,21 @@ class Guest:
     def close(self):
         if self.sock:
             self.sock.close()
+
+
+def in_parallel(fn, guests):
+    """fn(guest) for every guest at once (threads); the results in the order of guests."""
+    res = [None] * len(guests)
+
+    def go(i, g):
+        res[i] = fn(g)
+
+    ts = [threading.Thread(target=go, args=(i, g)) for i, g in enumerate(guests)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return res
 
 
 if __name__ == "__main__":

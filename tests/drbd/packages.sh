@@ -9,4 +9,4 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bu
   qemu-utils libbrlapi0.8 libcacard0 libcapstone4 libdaxctl1 libepoxy0 libexecs0 libfdt1 liborc-0.4-0 \
   libgstreamer-plugins-base1.0-0 libibverbs1 libndctl6 libopus0 libpmem1 librdmacm1 libslirp0 \
   libsndio7.0 libspice-server1 libusb-1.0-0 libusbredirparser1 libvdeplug2 \
-  e2fsprogs libxml2-utils resource-agents
+  e2fsprogs libxml2-utils resource-agents time strace psmisc

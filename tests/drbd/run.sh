@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The DRBD suite for ocf:ferroha:volume: two emulated (TCG) qemu guests with Debian's kernel
 # (in-tree DRBD 8.4), the agent binary shared into both over 9p, and scenario.py driving it.
-# Usage (root): tests/drbd/run.sh [--keep] [--record-fixtures]
+# Usage (root): tests/drbd/run.sh [--keep] [--record-fixtures] [--scenario FILE]
 #   --keep             leave the guests running (prints how to reach and stop them)
 #   --record-fixtures  copy the /proc/drbd outputs captured in each state to
 #                      agents/volume/tests/fixtures/proc_drbd_84_rec_*.txt
+#   --scenario FILE    run FILE (a Python script, given the run directory) instead of scenario.py
+#                      against the booted guests; bench/volume.sh uses it
 # Needs tests/drbd/packages.sh once. Downloads and images are cached in $FERROHA_DRBD_CACHE
 # (default /var/cache/ferroha-drbd). Everything else lives in /tmp/ferroha-drbd-<pid> and is removed
 # on exit; the two qemu processes are killed by the PIDs in their pidfiles.
@@ -12,10 +14,18 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export PATH="$HOME/.cargo/bin:$PATH"
-keep=0; record=0
-for a in "$@"; do
-  case "$a" in --keep) keep=1;; --record-fixtures) record=1;; *) echo "unknown option $a" >&2; exit 2;; esac
+keep=0; record=0; scenario=$here/scenario.py
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --keep) keep=1;;
+    --record-fixtures) record=1;;
+    --scenario) [ $# -ge 2 ] || { echo "--scenario needs a file" >&2; exit 2; }
+      scenario=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift;;
+    *) echo "unknown option $1" >&2; exit 2;;
+  esac
+  shift
 done
+[ -f "$scenario" ] || { echo "drbd: no scenario $scenario" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "drbd: run as root" >&2; exit 1; }
 CACHE=${FERROHA_DRBD_CACHE:-/var/cache/ferroha-drbd}
 RUN=/tmp/ferroha-drbd-$$
@@ -94,7 +104,7 @@ done
 echo "drbd: guests started ($(( $(date +%s) - t0 )) s), run dir $RUN"
 rc=0
 # In the background + wait, so that a TERM to this script runs the cleanup trap at once.
-python3 -B "$here/scenario.py" "$RUN" & spid=$!
+python3 -B "$scenario" "$RUN" & spid=$!
 wait "$spid" || rc=$?
 spid=""
 if [ "$record" = 1 ]; then

@@ -8,11 +8,10 @@ Prints one line per check and a final "drbd-volume: N passed, M failed"; exits 1
 import os
 import shlex
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guestctl import Guest  # noqa: E402
+from guestctl import Guest, in_parallel  # noqa: E402
 
 RUN = sys.argv[1]
 OUT = os.path.join(RUN, "share", "out")
@@ -104,17 +103,7 @@ def wait(g, cmd, want, limit, every=0.3):
 
 
 def both(fn):
-    res = [None, None]
-
-    def go(i, g):
-        res[i] = fn(g)
-
-    ts = [threading.Thread(target=go, args=(i, g)) for i, g in enumerate(nodes)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return res
+    return in_parallel(fn, nodes)
 
 
 try:
