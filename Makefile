@@ -11,7 +11,7 @@ TRIPLE  ?= $(shell rustc -vV | sed -n 's/^host: //p')
 RELEASE := target/$(TRIPLE)/release
 MANDIR  := target/man
 
-.PHONY: all build man install uninstall deb test bench bench-volume clean
+.PHONY: all build man install uninstall deb test bench bench-failover bench-volume clean
 
 all: build
 
@@ -49,6 +49,11 @@ test:
 
 bench:
 	bench/run.sh
+
+# Not part of `make bench` (about 11 minutes): two 3-node labs in turn, the ferroha stack and its
+# heartbeat anchor, 10 power-offs of the primary each, and the idle cost of each lab.
+bench-failover:
+	bench/failover.sh
 
 # Not part of `make bench` (about 8 minutes): volume monitor vs LINBIT's drbd monitor inside the
 # emulated (TCG) qemu guests of the DRBD suite (tests/drbd/packages.sh once).
