@@ -69,8 +69,10 @@ def sh(g, cmd, timeout=120):
 
 
 def scores(g):
-    """The crm_attribute calls recorded since the last call, then clear the log."""
-    _, out = g.run("cat /tmp/crm_attribute.log 2>/dev/null; rm -f /tmp/crm_attribute.log")
+    """Every crm_attribute call recorded so far: the last one is the attribute's current value
+    (the agent runs crm_attribute only when the score changes, so the last action may not have
+    called it at all)."""
+    _, out = g.run("cat /tmp/crm_attribute.log 2>/dev/null")
     return [l for l in out.splitlines() if l.strip()]
 
 

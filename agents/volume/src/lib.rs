@@ -12,7 +12,7 @@ pub mod drbd;
 pub mod hast;
 pub mod mounts;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ocf::{
@@ -46,6 +46,8 @@ pub mod param {
     pub const FORCE_PROMOTE: &str = "force_promote";
     /// DRBD configuration file.
     pub const DRBDCONF: &str = "drbdconf";
+    /// Where the last published score is kept.
+    pub const STATE_DIR: &str = "state_dir";
 }
 
 const PARAMS: &[Param] = &[
@@ -101,6 +103,12 @@ const PARAMS: &[Param] = &[
     Param::string(param::DRBDCONF).desc(
         "DRBD configuration file",
         "DRBD only. Passed to drbdadm as -c. Empty: drbdadm's default (/etc/drbd.conf).",
+    ),
+    Param::string(param::STATE_DIR).default("/run/ferroha/volume").desc(
+        "State directory",
+        "Where the agent keeps the promotion score it last published, so that a monitor runs \
+         crm_attribute only when the score changes (probes always publish). Belongs on a \
+         tmpfs such as /run, wiped at boot like the score itself.",
     ),
 ];
 
@@ -161,6 +169,8 @@ pub struct Config {
     pub force_promote: bool,
     /// drbdadm -c.
     pub drbdconf: Option<String>,
+    /// Where the last published score is kept.
+    pub state_dir: PathBuf,
 }
 
 /// The role of the local replica, backend-independent.
@@ -256,6 +266,7 @@ pub fn config_from(v: &Values<'_>) -> Result<Config, OcfError> {
         kill_grace: secs(param::KILL_GRACE, 5),
         force_promote: v.flag(param::FORCE_PROMOTE),
         drbdconf,
+        state_dir: PathBuf::from(v.str(param::STATE_DIR).unwrap_or("/run/ferroha/volume")),
     })
 }
 
@@ -589,10 +600,14 @@ impl Config {
         mounts::unmount(&fs.directory, self.kill_grace, &ctx.deadline)
     }
 
+    fn scores(&self, ctx: &Ctx) -> ocf::score::Cached {
+        ocf::score::Cached::new(&self.state_dir, &ctx.instance)
+    }
+
     fn update_score(&self, state: &State, ctx: &Ctx) {
         match state.score() {
-            drbd::ScoreAction::Set(n) => ocf::score::set(ctx, n),
-            drbd::ScoreAction::Delete => ocf::score::delete(ctx),
+            drbd::ScoreAction::Set(n) => self.scores(ctx).publish(ctx, Some(n)),
+            drbd::ScoreAction::Delete => self.scores(ctx).publish(ctx, None),
             drbd::ScoreAction::Keep => {}
         }
     }
@@ -707,7 +722,7 @@ StandAlone resource (split brain) is logged with a reason and never resolved by 
             }
             cfg.down(ctx)?;
         }
-        ocf::score::delete(ctx);
+        cfg.scores(ctx).publish(ctx, None);
         Ok(())
     }
 

@@ -29,8 +29,10 @@ case "$1" in
 esac
 "#;
 
-const FAKE_CRM_ATTRIBUTE: &str =
-    "#!/bin/sh\necho \"crm_attribute $*\" >> \"$FAKE_HAST_DIR/calls\"\n";
+/// Records each call twice: in `calls` (read and cleared by [`Fake::calls`]) and in `scores`
+/// (never cleared: its last line is the attribute's current value).
+const FAKE_CRM_ATTRIBUTE: &str = "#!/bin/sh\necho \"crm_attribute $*\" >> \"$FAKE_HAST_DIR/calls\"\n\
+     echo \"crm_attribute $*\" >> \"$FAKE_HAST_DIR/scores\"\n";
 
 struct Fake {
     dir: tempfile::TempDir,
@@ -63,6 +65,11 @@ impl Fake {
         text
     }
 
+    /// The promotion score as Pacemaker would hold it now (the agent publishes only changes).
+    fn score(&self) -> Option<String> {
+        last_score(&std::fs::read_to_string(self.path("scores")).unwrap_or_default())
+    }
+
     fn run(&self, action: &str, extra: &[(&str, &str)]) -> (i32, String) {
         let dev = self.path("dev");
         let mut cmd = Command::new(VOLUME);
@@ -77,7 +84,8 @@ impl Fake {
             .env("OCF_RESKEY_backend", "hast")
             .env("OCF_RESKEY_resource", "shared")
             .env("OCF_RESKEY_device", &dev)
-            .env("OCF_RESKEY_wfc_timeout", "2");
+            .env("OCF_RESKEY_wfc_timeout", "2")
+            .env("OCF_RESKEY_state_dir", self.path("state"));
         for (k, v) in extra {
             cmd.env(k, v);
         }
@@ -106,7 +114,7 @@ fn hast_lifecycle_with_dirty_refusal() {
     assert_eq!(rc, 0, "{err}");
     let calls = f.calls();
     assert!(calls.contains("hastctl role secondary shared"), "{calls}");
-    assert_eq!(last_score(&calls).as_deref(), Some("1000"), "clean secondary: {calls}");
+    assert_eq!(f.score().as_deref(), Some("1000"), "clean secondary: {calls}");
     assert_eq!(f.run("monitor", &[]).0, 0);
 
     f.set_dirty(6_291_456);
@@ -115,14 +123,20 @@ fn hast_lifecycle_with_dirty_refusal() {
     assert!(err.contains("6291456 dirty bytes"), "{err}");
     assert!(!f.calls().contains("role primary"), "no role switch when refused");
     assert_eq!(f.run("monitor", &[]).0, 0);
-    assert_eq!(last_score(&f.calls()).as_deref(), Some("delete"), "dirty: no score");
+    assert_eq!(f.score().as_deref(), Some("delete"), "dirty: no score");
 
     let (rc, err) = f.run("promote", &[("OCF_RESKEY_force_promote", "true")]);
     assert_eq!(rc, 0, "{err}");
     assert!(f.calls().contains("hastctl role primary shared"));
     assert!(Path::new(&f.path("dev")).exists());
     assert_eq!(f.run("monitor", &[]).0, 8);
-    assert_eq!(last_score(&f.calls()).as_deref(), Some("10000"));
+    assert_eq!(f.score().as_deref(), Some("10000"));
+    // An unchanged score is not published again; a probe always publishes it.
+    f.calls();
+    assert_eq!(f.run("monitor", &[]).0, 8);
+    assert!(!f.calls().contains("crm_attribute"), "steady monitor ran crm_attribute");
+    assert_eq!(f.run("monitor", &probe).0, 8);
+    assert!(f.calls().contains("crm_attribute"), "a probe must publish");
 
     f.set_dirty(0);
     assert_eq!(f.run("demote", &[]).0, 0);
@@ -135,7 +149,7 @@ fn hast_lifecycle_with_dirty_refusal() {
     let secondary = calls.find("role secondary").expect("demoted on stop");
     let init = calls.find("role init").expect("init on stop");
     assert!(secondary < init, "{calls}");
-    assert_eq!(last_score(&calls).as_deref(), Some("delete"));
+    assert_eq!(f.score().as_deref(), Some("delete"));
     assert_eq!(f.run("monitor", &[]).0, 7);
     assert_eq!(f.run("stop", &[]).0, 0, "stop when stopped");
 }
