@@ -9,11 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench-failover: run as root (it builds network namespaces)" >&2; exit 1; }
-exec 9>/tmp/ferroha-bench.lock
-if ! flock -n 9; then
-  echo "bench-failover: waiting for /tmp/ferroha-bench.lock (another timing run)" >&2
-  flock 9
-fi
+. bench/lock.sh
+bench_lock bench-failover
 if [ "${INSTALL:-0}" = 1 ]; then
   make build install >&2
 fi

@@ -10,11 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench-volume: run as root" >&2; exit 1; }
-exec 9>/tmp/ferroha-bench.lock
-if ! flock -n 9; then
-  echo "bench-volume: waiting for /tmp/ferroha-bench.lock (another timing run)" >&2
-  flock 9
-fi
+. bench/lock.sh
+bench_lock bench-volume
 # run.sh in the background (without the lock's fd, which the daemonized qemu would otherwise keep),
 # so that a TERM or Ctrl-C here reaches it and its cleanup stops the guests.
 child=
