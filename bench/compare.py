@@ -5,9 +5,13 @@ For each named command: wall time (perf_counter around spawn..wait4), CPU time (
 child and its waited-for descendants, from wait4's rusage), peak RSS (ru_maxrss), and the number of
 processes it created (fork/vfork/clone/clone3 without CLONE_THREAD, counted once with strace -f).
 Prints a Markdown table with medians and the ratios of the first command (the baseline) to each
-other one, and writes the raw figures as JSON.
+other one, and writes the raw figures as JSON. With --floor NAME, a last column gives each
+command's wall time as a multiple of that command's (e.g. a static `true`: the cost of an exec).
 
-usage: compare.py --runs N --json OUT name=CMD... [-- env K=V...]   (commands split on spaces)
+usage: compare.py --runs N --json OUT [--floor NAME] name=CMD...   (commands split on spaces)
+
+A command's leading VAR=value words are set in its environment (as a shell does), so no `env`
+process is spawned (and timed) in front of it.
 """
 import argparse
 import json
@@ -21,6 +25,16 @@ import time
 
 
 DEVNULL = os.open(os.devnull, os.O_WRONLY)
+
+
+def split_command(line, base_env):
+    """A command line's argv and environment: the harness's, plus its leading VAR=value words."""
+    words = shlex.split(line)
+    env = dict(base_env)
+    while words and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", words[0]):
+        k, _, v = words.pop(0).partition("=")
+        env[k] = v
+    return words, env
 
 
 def run_once(argv, env):
@@ -64,27 +78,27 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--json", required=True)
     ap.add_argument("--title", default="")
+    ap.add_argument("--floor", help="name of the command whose wall time is the floor")
     ap.add_argument("commands", nargs="+", help="name=command line")
     a = ap.parse_args()
     cmds = []
     for c in a.commands:
         name, _, line = c.partition("=")
-        cmds.append((name, shlex.split(line)))
-    env = dict(os.environ)
+        cmds.append((name, *split_command(line, os.environ)))
     rcs = {}
-    for name, argv in cmds:
+    for name, argv, env in cmds:
         for _ in range(a.warmup):
             rcs[name] = run_once(argv, env)[3]
-    samples = {name: {"wall": [], "cpu": []} for name, _ in cmds}
+    samples = {name: {"wall": [], "cpu": []} for name, _, _ in cmds}
     for _ in range(a.runs):  # interleaved: A B A B ...
-        for name, argv in cmds:
+        for name, argv, env in cmds:
             wall, cpu, _, rc = run_once(argv, env)
             if rc != rcs[name]:
                 raise SystemExit(f"{name}: exit status changed from {rcs[name]} to {rc}")
             samples[name]["wall"].append(wall)
             samples[name]["cpu"].append(cpu)
     result = {"title": a.title, "runs": a.runs, "commands": {}}
-    for name, argv in cmds:
+    for name, argv, env in cmds:
         s = samples[name]
         result["commands"][name] = {
             "argv": argv,
@@ -100,16 +114,21 @@ def main():
         json.dump(result, f, indent=1)
     base_name = cmds[0][0]
     base = result["commands"][base_name]
+    floor = result["commands"][a.floor]["wall_ms_median"] if a.floor else None
     print(f"\n{a.title} ({a.runs} interleaved runs each, medians)\n")
-    print("| command | exit | wall ms | CPU ms | peak RSS KiB | processes | wall ratio | CPU ratio |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, _ in cmds:
+    extra = (" × floor wall |", "---|") if floor else ("", "")
+    print("| command | exit | wall ms | CPU ms | peak RSS KiB | processes | wall ratio | CPU ratio |"
+          + extra[0])
+    print("|---|---|---|---|---|---|---|---|" + extra[1])
+    for name, _, _ in cmds:
         r = result["commands"][name]
         wr = base["wall_ms_median"] / r["wall_ms_median"]
         cr = base["cpu_ms_median"] / r["cpu_ms_median"] if r["cpu_ms_median"] > 0 else float("inf")
+        tail = f" {r['wall_ms_median'] / floor:.2f} |" if floor else ""
         print(f"| {name} | {r['exit_status']} | {r['wall_ms_median']:.2f} | {r['cpu_ms_median']:.2f} | "
               f"{r['peak_rss_kb']} | {r['processes']} | "
-              f"{'1' if name == base_name else f'{wr:.1f}×'} | {'1' if name == base_name else f'{cr:.1f}×'} |")
+              f"{'1' if name == base_name else f'{wr:.1f}×'} | {'1' if name == base_name else f'{cr:.1f}×'} |"
+              + tail)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ lab/ferroha-lab (LAB=fo<pid>f / fo<pid>h, subnets 10.81.0 / 10.82.0 by default; 
 inside the lab's namespaces), with the lab's corosync settings (token 1000 ms unless LAB_TOKEN says
 otherwise) and cluster properties, and loads:
 
-  ferroha    crm-examples/ap-mode.crm, its 10.77.0. addresses rewritten to the lab's subnet;
+  ferroha    crm-examples/ap-mode.crm (the lab rewrites its 10.77.0. addresses to the lab's subnet);
   heartbeat  bench/anchor-stack.crm (IPaddr2 + mysql promotable clone + anything/ferroha-api, the
              same constraints, op intervals, stickiness and migration-threshold), after `up` with
              only the template's property/rsc_defaults lines; the replication password the lab
@@ -45,7 +45,8 @@ is revived, must come back as an Unpromoted replica (bounded wait), failures are
 The labs are always removed (`ferroha-lab down` in a finally, also on Ctrl-C/SIGTERM); no process is
 killed other than through ferroha-lab or the probe processes this script started. Raw per-crash
 figures go to target/bench/failover.json; Markdown tables go to stdout. Root, the agents and
-ferroha-api installed (make install), resource-agents, mariadb-server and curl are needed.
+ferroha-api installed (make install), resource-agents, mariadb-server and curl are needed; lab/ on
+PYTHONPATH for labctl (bench/failover.sh sets it).
 """
 import argparse
 import datetime
@@ -63,14 +64,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import xml.etree.ElementTree as ET
+
+from labctl import Lab, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, ".."))
-LABTOOL = os.path.join(ROOT, "lab", "ferroha-lab")
 AP_MODE = os.path.join(ROOT, "crm-examples", "ap-mode.crm")
 ANCHOR = os.path.join(HERE, "anchor-stack.crm")
-NODES = ["n1", "n2", "n3"]
 STACKS = ("ferroha", "heartbeat")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PING_REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from ")
@@ -81,126 +81,20 @@ def log(msg):
     print(f"[{time.strftime('%T')}] {msg}", file=sys.stderr, flush=True)
 
 
-def wait_until(pred, timeout, every=0.5):
-    """The first truthy value of pred() within timeout seconds, else None."""
-    end = time.time() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.time() >= end:
-            return None
-        time.sleep(every)
-
-
 # ---------------------------------------------------------------------------------------------
-# The lab
+# The lab's logs
 
 
-class Lab:
-    """One private lab (namespaces fh<name>-*), driven through lab/ferroha-lab only."""
-
-    def __init__(self, name, subnet):
-        self.name, self.subnet = name, subnet
-        self.vip = f"{subnet}.100"
-        self.root = f"/tmp/ferroha-lab/{name}"
-        self.env = dict(os.environ, LAB=name, LAB_SUBNET=subnet)
-
-    def ns(self, node):
-        return f"fh{self.name}-{node}"
-
-    def tool(self, *args, timeout=120, check=True):
-        return subprocess.run([LABTOOL, *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=check)
-
-    def up(self, config):
-        # Progress lines of `up` go to stderr; it takes ~1 min (three mariadb-install-db).
-        subprocess.run([LABTOOL, "up", "--config", config], env=self.env, stdout=sys.stderr,
-                       stderr=sys.stderr, timeout=900, check=True)
-
-    def down(self):
-        subprocess.run([LABTOOL, "down"], env=self.env, stdout=sys.stderr, stderr=sys.stderr,
-                       timeout=600, check=False)
-
-    def on_node(self, node, *cmd, timeout=60):
-        try:
-            return self.tool("exec", node, *cmd, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def in_client(self, *cmd, timeout=20):
-        return subprocess.run(["ip", "netns", "exec", self.ns("nc"), *cmd], capture_output=True,
-                              text=True, timeout=timeout, check=False)
-
-    def secret(self, name):
-        return f"{self.root}/secrets/{name}"
-
-    def state(self, nodes=NODES):
-        """Where things run, seen by a node that has quorum: {dc, vip, promoted, api, unpromoted,
-        failed}; None when no node answers with quorum. Resources other than vip/api/db (a fence
-        device the lab may add) are ignored."""
-        for n in nodes:
-            r = self.on_node(n, "crm_mon", "-1", "--output-as=xml", timeout=20)
-            if r is None or r.returncode != 0 or "<resources>" not in r.stdout:
-                continue
+def log_offsets(lab, nodes):
+    """{log file: its size now} of the nodes' corosync and Pacemaker logs."""
+    out = {}
+    for n in nodes:
+        for path in lab.log_files(n):
             try:
-                doc = ET.fromstring(r.stdout)
-            except ET.ParseError:
-                continue
-            dc = doc.find("./summary/current_dc")
-            if dc is None or dc.get("with_quorum") != "true":
-                continue
-            st = {"dc": dc.get("name"), "vip": None, "promoted": None, "api": None,
-                  "unpromoted": [], "failed": []}
-            for res in doc.iter("resource"):
-                rid = res.get("id", "")
-                base = rid.split(":")[0]
-                if base not in ("vip", "api", "db"):
-                    continue
-                if res.get("failed") == "true":
-                    st["failed"].append(rid)
-                where = [x.get("name") for x in res.findall("node")]
-                if res.get("active") != "true" or not where:
-                    continue
-                if base in ("vip", "api"):
-                    st[base] = where[0]
-                elif res.get("role") == "Promoted":
-                    st["promoted"] = where[0]
-                elif res.get("role") == "Unpromoted":
-                    st["unpromoted"].append(where[0])
-            st["unpromoted"].sort()
-            return st
-        return None
-
-    def api_ready(self):
-        r = self.in_client("curl", "--noproxy", "*", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                           "--max-time", "2", f"http://{self.vip}:8080/ready")
-        return r.stdout.strip() == "200"
-
-    def settled(self, rejoined=None, nodes=NODES):
-        """The state when the stack is settled (and `rejoined` is one of the replicas), else None."""
-        st = self.state(nodes)
-        if not st or not st["vip"] or not (st["vip"] == st["promoted"] == st["api"]):
-            return None
-        if len(st["unpromoted"]) != 2 or st["failed"]:
-            return None
-        if rejoined and rejoined not in st["unpromoted"]:
-            return None
-        return st if self.api_ready() else None
-
-    def log_files(self, node):
-        return [f"{self.root}/{node}/var/log/corosync/corosync.log",
-                f"{self.root}/{node}/var/log/pacemaker/pacemaker.log"]
-
-    def log_offsets(self, nodes):
-        out = {}
-        for n in nodes:
-            for path in self.log_files(n):
-                try:
-                    out[path] = os.path.getsize(path)
-                except OSError:
-                    out[path] = 0
-        return out
+                out[path] = os.path.getsize(path)
+            except OSError:
+                out[path] = 0
+    return out
 
 
 def log_epoch(line, year):
@@ -467,7 +361,7 @@ def category(comm):
 def ns_snapshot(lab):
     """{(pid, start): stat} of every process in the three node namespaces."""
     snap = {}
-    for n in NODES:
+    for n in lab.nodes:
         r = subprocess.run(["ip", "netns", "pids", lab.ns(n)], capture_output=True, text=True,
                            check=False)
         for pid in r.stdout.split():
@@ -517,7 +411,10 @@ def measure_idle(lab, seconds):
     orphans = {k: st for k, st in gone.items() if st["ppid"] not in ns_pids}
     lost = sum(st["own"] + st["reaped"] - (first[k]["own"] + first[k]["reaped"] if k in first else 0)
                for k, st in orphans.items())
-    pct = lambda t: round(100.0 * t / CLK_TCK / window, 2)
+
+    def pct(ticks):
+        return round(100.0 * ticks / CLK_TCK / window, 2)
+
     return {
         "window_s": round(window, 1),
         "cpu_pct": pct(sum(ticks.values())),
@@ -542,14 +439,10 @@ def measure_idle(lab, seconds):
 def stack_configs(stack, lab, tmp):
     """(config for `ferroha-lab up`, template to load afterwards or None)."""
     if stack == "ferroha":
-        text = open(AP_MODE).read().replace("10.77.0.", lab.subnet + ".")
-        path = os.path.join(tmp, f"{lab.name}-ap-mode.crm")
-        with open(path, "w") as f:
-            f.write(text)
-        return path, None
+        return AP_MODE, None
     # Heartbeat: up with the template's properties and defaults only (no resources yet: the
     # mysql RA needs the replication password the lab generates during `up`).
-    base = [l for l in open(ANCHOR) if l.startswith(("property ", "rsc_defaults "))]
+    base = [line for line in open(ANCHOR) if line.startswith(("property ", "rsc_defaults "))]
     path = os.path.join(tmp, f"{lab.name}-base.crm")
     with open(path, "w") as f:
         f.writelines(base)
@@ -559,21 +452,20 @@ def stack_configs(stack, lab, tmp):
 def load_anchor(lab, template, tmp):
     """Node attributes for the mysql RA, then the template with subnet and password filled in,
     from a 0600 copy that is removed again."""
-    for n in NODES:
-        ip = f"{lab.subnet}.{10 + int(n[1:])}"
-        r = lab.on_node("n1", "crm_attribute", "-N", n, "-l", "forever", "-n", "db_mysql_master_IP",
-                        "-v", ip)
-        if r is None or r.returncode != 0:
-            raise RuntimeError(f"crm_attribute db_mysql_master_IP for {n} failed: {r and r.stderr}")
+    for n in lab.nodes:
+        r = lab.on(lab.nodes[0], "crm_attribute", "-N", n, "-l", "forever", "-n", "db_mysql_master_IP",
+                   "-v", lab.node_ip(n))
+        if r.returncode != 0:
+            raise RuntimeError(f"crm_attribute db_mysql_master_IP for {n} failed: {r.stderr}")
     pw = open(lab.secret("repl.pw")).read().strip()
     text = open(template).read().replace("@SUBNET@", lab.subnet).replace("@REPL_PASSWD@", pw)
     fd, path = tempfile.mkstemp(prefix=f"{lab.name}-anchor.", suffix=".crm", dir=tmp)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        r = lab.on_node("n1", "crm", "configure", "load", "update", path, timeout=120)
-        if r is None or r.returncode != 0:
-            raise RuntimeError(f"loading the anchor stack failed: {r and r.stderr}")
+        r = lab.on(lab.nodes[0], "crm", "configure", "load", "update", path, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"loading the anchor stack failed: {r.stderr}")
     finally:
         os.unlink(path)
 
@@ -594,8 +486,8 @@ def create_probe_table(lab, defaults):
            "at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))")
 
     def once():
-        r = lab.in_client("mariadb", f"--defaults-extra-file={defaults}", "--connect-timeout=2",
-                          "-h", lab.vip, "-e", sql)
+        r = lab.on("nc", "mariadb", f"--defaults-extra-file={defaults}", "--connect-timeout=2",
+                   "-h", lab.vip, "-e", sql, timeout=20)
         return r.returncode == 0
 
     if not wait_until(once, 30, every=1):
@@ -605,8 +497,8 @@ def create_probe_table(lab, defaults):
 def other_labs(lab):
     """Labs of others running at the same time (they share the 2 cores): their namespace prefixes."""
     r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
-    names = {l.split()[0].rsplit("-", 1)[0] for l in r.stdout.splitlines() if l.strip()}
-    return sorted(n for n in names if n != f"fh{lab.name}")
+    names = {line.split()[0].rsplit("-", 1)[0] for line in r.stdout.splitlines() if line.strip()}
+    return sorted(n for n in names if n != lab.prefix)
 
 
 def crash_once(lab, i, args, defaults):
@@ -614,11 +506,11 @@ def crash_once(lab, i, args, defaults):
     st = lab.settled()
     if not st:
         return {"crash": i, "ok": False, "error": "not settled before the crash"}
-    victim = st["promoted"]
-    survivors = [n for n in NODES if n != victim]
-    rec = {"crash": i, "victim": victim, "victim_was_dc": st["dc"] == victim,
+    victim = st.promoted
+    survivors = [n for n in lab.nodes if n != victim]
+    rec = {"crash": i, "victim": victim, "victim_was_dc": st.dc == victim,
            "loadavg_1m": os.getloadavg()[0], "other_labs": other_labs(lab)}
-    offsets = lab.log_offsets(survivors)
+    offsets = log_offsets(lab, survivors)
     probe = Probe(lab, victim, defaults, tag=f"fo-{lab.name}-{i}")
     try:
         hello = probe.next(20)
@@ -626,14 +518,17 @@ def crash_once(lab, i, args, defaults):
             rec.update(ok=False, error="VIP did not answer ping before the crash")
             return rec
         t0 = time.time()
-        lab.tool("kill", victim, timeout=60)
+        lab.run("kill", victim, timeout=60)
         t_killed = time.time()
         deadline = t0 + args.failover_timeout
         probe.go(t_killed, deadline)
         res = probe.next(args.failover_timeout + 15) or {}
     finally:
         probe.close()
-    rel = lambda t: round(t - t0, 3) if t is not None else None
+
+    def rel(t):
+        return round(t - t0, 3) if t is not None else None
+
     rec.update(t0=round(t0, 3), kill_s=rel(t_killed), vip=rel(res.get("vip")),
                sql=rel(res.get("sql")), api=rel(res.get("api")), sql_host=res.get("sql_host"),
                sql_attempts=res.get("sql_attempts"), api_attempts=res.get("api_attempts"))
@@ -659,14 +554,11 @@ def crash_once(lab, i, args, defaults):
 
     # The node comes back; it must rejoin as a replica, then failures are cleared.
     t_rev = time.time()
-    lab.tool("revive", victim, timeout=120)
+    lab.run("revive", victim, timeout=120)
     view = survivors + [victim]  # ask the nodes that stayed up first
     back = wait_until(lambda: lab.settled(rejoined=victim, nodes=view), args.rejoin_timeout, every=1)
     rec["rejoin_s"] = round(time.time() - t_rev, 1) if back else None
-    for n in survivors:
-        r = lab.on_node(n, "crm_resource", "--cleanup", timeout=60)
-        if r is not None and r.returncode == 0:
-            break
+    lab.cleanup(nodes=survivors)
     again = wait_until(lambda: lab.settled(rejoined=victim, nodes=view), 60, every=1)
     if not back or not again:
         rec["rejoin_error"] = f"{victim} not back as a replica of a settled stack"
@@ -680,7 +572,7 @@ def denied_lines(lab):
     """How many lines of the nodes' Pacemaker logs report a denied privilege or login (the agents
     log their SQL errors there): 0 shows the replication account's grants were enough."""
     n = 0
-    for node in NODES:
+    for node in lab.nodes:
         try:
             with open(lab.log_files(node)[1], errors="replace") as f:
                 n += sum(1 for line in f if "denied" in line.lower())
@@ -693,7 +585,7 @@ def keep_logs(lab, dest):
     """Copy the nodes' corosync and Pacemaker logs out of the lab before it is removed."""
     shutil.rmtree(dest, ignore_errors=True)
     os.makedirs(dest, exist_ok=True)
-    for node in NODES:
+    for node in lab.nodes:
         for path in lab.log_files(node):
             if os.path.exists(path):
                 shutil.copy(path, os.path.join(dest, f"{node}-{os.path.basename(path)}"))
@@ -701,7 +593,8 @@ def keep_logs(lab, dest):
 
 def run_stack(stack, args, tmp, out, save):
     pid = os.getpid()
-    lab = Lab(f"fo{pid}{stack[0]}", args.subnet_ferroha if stack == "ferroha" else args.subnet_heartbeat)
+    lab = Lab(name=f"fo{pid}{stack[0]}",
+              subnet=args.subnet_ferroha if stack == "ferroha" else args.subnet_heartbeat)
     res = out["stacks"][stack] = {"lab": lab.name, "subnet": lab.subnet, "crashes": [], "idle": None,
                                   "error": None}
     config, template = stack_configs(stack, lab, tmp)
@@ -715,11 +608,11 @@ def run_stack(stack, args, tmp, out, save):
         if not st:
             raise RuntimeError(f"stack not settled within {args.start_timeout} s: {lab.state()}")
         res["up_to_settled_s"] = round(time.time() - t, 1)
-        r = lab.on_node("n1", "crm_attribute", "-t", "crm_config", "-n", "stonith-enabled", "-G", "-q")
-        res["stonith_enabled"] = r.stdout.strip() if r is not None and r.returncode == 0 else "unset"
+        r = lab.on(lab.nodes[0], "crm_attribute", "-t", "crm_config", "-n", "stonith-enabled", "-G", "-q")
+        res["stonith_enabled"] = r.stdout.strip() if r.returncode == 0 else "unset"
         defaults = client_defaults(lab, tmp)
         create_probe_table(lab, defaults)
-        log(f"{stack}: settled (primary {st['promoted']}); quiet {args.quiet} s, "
+        log(f"{stack}: settled (primary {st.promoted}); quiet {args.quiet} s, "
             f"then idle window {args.idle_seconds} s")
         time.sleep(args.quiet)
         if args.idle_seconds > 0:
@@ -790,8 +683,8 @@ def report(out):
     summ = summarize(out)
     p = print
     p("\n### Failover: power-off of the node holding the promoted instance\n")
-    p(f"Seconds from the power-off; median (min–max) of the completed crashes. VIP: first ping "
-      f"reply from the client namespace. Detection: corosync's new membership on a survivor.\n")
+    p("Seconds from the power-off; median (min–max) of the completed crashes. VIP: first ping "
+      "reply from the client namespace. Detection: corosync's new membership on a survivor.\n")
     p("| stack | crashes (failed) | victim was DC | detection | → VIP | → SQL write | → API write "
       "| SQL above floor | API above floor | API share above floor |")
     p("|---|---|---|---|---|---|---|---|---|---|")
@@ -818,7 +711,10 @@ def report(out):
         if not s or not s.get("phases"):
             continue
         ph = s["phases"]
-        m = lambda x: "–" if not x else f"{x['median']:.2f}"
+
+        def m(x):
+            return "–" if not x else f"{x['median']:.2f}"
+
         p(f"| {stack} | {m(s['detect'])} | {m(ph['fenced'])} | {m(ph['promote_begin'])} "
           f"| {m(ph['promote_end'])} | {m(ph['vip_started'])} | {m(s['vip'])} | {m(ph['api_started'])} "
           f"| {m(s['api'])} |")
@@ -827,7 +723,10 @@ def report(out):
     p("|---|---|---|---|---|---|---|---|---|---|")
     for stack in STACKS:
         for c in out["stacks"].get(stack, {}).get("crashes", []):
-            g = lambda k: "–" if c.get(k) is None else f"{c[k]:.2f}"
+
+            def g(k, c=c):
+                return "–" if c.get(k) is None else f"{c[k]:.2f}"
+
             p(f"| {stack} | {c['crash']} | {c.get('victim', '–')} | {'yes' if c.get('victim_was_dc') else 'no'} "
               f"| {g('detect')} | {g('vip')} | {g('sql')} | {g('api')} | {g('api_above_floor')} "
               f"| {g('rejoin_s')}{' ' + c['error'] if c.get('error') else ''} |")

@@ -15,4 +15,5 @@ if [ "${INSTALL:-0}" = 1 ]; then
   make build install >&2
 fi
 mkdir -p target/bench
+export PYTHONPATH=$PWD/lab${PYTHONPATH:+:$PYTHONPATH}   # labctl
 exec python3 bench/failover.py "$@"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the long benchmarks: take /tmp/ferroha-bench.lock on fd 9 for the rest of the script,
 # so no two timing runs on this machine overlap (waiting, with a message, while another holds it).
 # Usage: . bench/lock.sh; bench_lock NAME

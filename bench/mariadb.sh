@@ -25,26 +25,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# One template datadir with the replication user, copied for every node (no GTID of its own).
-pw="bench-$$-$RANDOM$RANDOM"
-mariadb-install-db --no-defaults --user=root --skip-test-db --datadir="$work/template" >/dev/null
-printf "USE mysql;\nFLUSH PRIVILEGES;\nCREATE USER 'benchrepl'@'%%' IDENTIFIED BY '%s';\nGRANT REPLICATION SLAVE, SLAVE MONITOR ON *.* TO 'benchrepl'@'%%';\n" "$pw" |
-  /usr/sbin/mariadbd --no-defaults --bootstrap --user=root --skip-log-bin --datadir="$work/template" 2>/dev/null
-printf '%s\n' "$pw" > "$work/repl.pw"; chmod 600 "$work/repl.pw"
-mkdir -p "$work/bin"
-cat > "$work/bin/crm_attribute" <<REC
-#!/bin/sh
-# Stand-in for Pacemaker's attribute store (bench only).
-echo "\$*" >> "$work/calls"
-case "\$*" in *--query*) echo 1000;; esac
-REC
-chmod 755 "$work/bin/crm_attribute"
+. bench/mdb_nodes.sh
+mdb_prepare "$work"
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 map=""
 for i in 1 2 3; do
-  n=n$i; mkdir -p "$work/$n"; cp -a "$work/template" "$work/$n/data"
-  p=$(port); eval "port_$n=$p"; map="$map,$n=127.0.0.1:$p"
-  printf '[mariadbd]\nserver-id=%s\nlog-bin=fh-bin\nbind-address=127.0.0.1\nskip-name-resolve\ninnodb-buffer-pool-size=32M\nperformance-schema=OFF\n' "$i" > "$work/$n/my.cnf"
+  n=n$i; p=$(port); eval "port_$n=$p"; map="$map,$n=127.0.0.1:$p"
+  mdb_node "$work" "$n" "$i" "$p"
 done
 export PATH="$work/bin:/usr/sbin:/usr/bin:/sbin:/bin" OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE=benchdb \
   OCF_RESKEY_CRM_meta_timeout=30000 OCF_CHECK_LEVEL=10 HA_RSCTMP=/run/resource-agents \

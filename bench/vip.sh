@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# vip monitor vs ocf:heartbeat:IPaddr2 monitor, same address, same namespace, one interleaved run.
-# Needs root, the release build (make build) and resource-agents. Writes target/bench/vip.json.
+# vip monitor vs ocf:heartbeat:IPaddr2 monitor, same address, same namespace, one interleaved run;
+# then vip start (the duplicate-address probe and the first gratuitous ARP) in start/stop cycles
+# (bench/start_cycle.py): IPaddr2 start, vip start with the default arping_timeout (500 ms) and
+# with the crm examples' 50 ms. VIP_BEFORE=/path/to/an/older/vip adds that binary at 50 ms.
+# Needs root, the release build (make build) and resource-agents.
+# Writes target/bench/vip.json and target/bench/vip-start.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-200}
+. bench/lock.sh
+bench_lock bench-vip
+RUNS=${RUNS:-200} START_RUNS=${START_RUNS:-30} BEFORE=${VIP_BEFORE:-}
 VIP=$PWD/target/$(rustc -vV | sed -n "s/^host: //p")/release/vip
 IPADDR2=/usr/lib/ocf/resource.d/heartbeat/IPaddr2
 [ -x "$VIP" ] || { echo "bench: build first (make build)" >&2; exit 1; }
@@ -26,3 +32,16 @@ ip netns exec "${ns}a" python3 bench/compare.py --runs "$RUNS" --json target/ben
   --title "monitor of a floating IPv4 address (running)" \
   "IPaddr2=$IPADDR2 monitor" "vip=$VIP monitor"
 ip netns exec "${ns}a" "$VIP" stop
+# start::stop pairs for start_cycle.py; arguments are split on spaces, VAR=value words go into the
+# environment.
+cycle() { # name binary [VAR=value...]
+  local name=$1 bin=$2; shift 2
+  echo "$name=$* $bin start::$* $bin stop"
+}
+b=()
+[ -z "$BEFORE" ] || b=("$(cycle vip-before-50ms "$BEFORE" OCF_RESKEY_arping_timeout=50)")
+ip netns exec "${ns}a" python3 bench/start_cycle.py --runs "$START_RUNS" \
+  --json target/bench/vip-start.json \
+  --title "start of a floating IPv4 address (probe, add, first announcement)" \
+  "$(cycle IPaddr2 "$IPADDR2")" "$(cycle vip-500ms "$VIP")" \
+  "$(cycle vip-50ms "$VIP" OCF_RESKEY_arping_timeout=50)" "${b[@]}"

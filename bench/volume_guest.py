@@ -24,8 +24,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "drbd"))
-from guestctl import Guest, in_parallel  # noqa: E402
+from guestctl import Guest, in_parallel, sh  # tests/drbd, on PYTHONPATH (tests/drbd/run.sh)
 
 RUN = sys.argv[1]
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -70,13 +69,6 @@ def log(msg):
     print(msg, flush=True)
 
 
-def sh(g, cmd, timeout=120):
-    rc, out = g.run(cmd, timeout)
-    if rc != 0:
-        raise RuntimeError(f"{g.name}: '{cmd}' failed rc={rc}: {out}")
-    return out
-
-
 def wait(g, cmd, want, limit):
     deadline = time.time() + limit
     last = ""
@@ -114,8 +106,8 @@ def share_python():
     for lib in libs:
         if not os.path.basename(lib).startswith(("libc.so", "libm.so")):  # the guest's own
             shutil.copy2(lib, os.path.join(py, "lib", os.path.basename(lib)))
-    return (f"PYTHONHOME=/mnt/host/py PYTHONDONTWRITEBYTECODE=1 /lib64/ld-linux-x86-64.so.2 "
-            f"--library-path /mnt/host/py/lib /mnt/host/py/bin/python3 -S")
+    return ("PYTHONHOME=/mnt/host/py PYTHONDONTWRITEBYTECODE=1 /lib64/ld-linux-x86-64.so.2 "
+            "--library-path /mnt/host/py/lib /mnt/host/py/bin/python3 -S")
 
 
 def exports():

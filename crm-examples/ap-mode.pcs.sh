@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed's ap-mode stack (same as ap-mode.crm, which the lab loads), created with pcs:
+# The active/standby (ap-mode) stack (same as ap-mode.crm, which the lab loads), created with pcs:
 # vip + mariadb promotable clone + restapi running ferroha-api, on nodes n1 n2 n3 (10.77.0.11-13).
 # Against a live cluster: ./ap-mode.pcs.sh ; against a CIB file: PCS_FILE=cib.xml ./ap-mode.pcs.sh
 # Fencing is site hardware and not in this file, but the stack needs it (see ap-mode.crm).
@@ -18,22 +18,26 @@ pcs_ resource create db ocf:ferroha:mariadb \
        notify timeout=90s \
        monitor interval=3s role=Promoted timeout=20s \
        monitor interval=4s role=Unpromoted timeout=20s \
-    promotable promoted-max=1 promoted-node-max=1 clone-max=3 clone-node-max=1 notify=true
+    promotable promoted-max=1 promoted-node-max=1 clone-max=3 clone-node-max=1 notify=true \
+    migration-threshold=3
 pcs_ resource create vip ocf:ferroha:vip \
-    ip=10.77.0.100 cidr_netmask=24 nic=eth0 arping_timeout=200 \
+    ip=10.77.0.100 cidr_netmask=24 nic=eth0 arping_timeout=50 \
     op monitor interval=3s timeout=20s
 pcs_ resource create api ocf:ferroha:restapi \
     binary=/usr/bin/ferroha-api arguments="--config /etc/ferroha/api.conf" \
-    health_url=http://127.0.0.1:8080/ready logfile=/var/log/ferroha-api.log \
+    health_url=http://127.0.0.1:8080/ready logfile=/var/log/ferroha/api.log \
     pidfile=/run/ferroha/api.pid \
     op start timeout=60s \
        stop timeout=30s \
        monitor interval=3s timeout=20s
 # The VIP sits on the primary and starts once it is writable; the API follows the VIP.
 pcs_ constraint colocation add vip with Promoted db-clone INFINITY
+# shellcheck disable=SC1010  # "then" is a word of pcs syntax here, not the shell\'s
 pcs_ constraint order promote db-clone then start vip
 pcs_ constraint colocation add api with vip INFINITY
+# shellcheck disable=SC1010  # "then" is a word of pcs syntax here, not the shell\'s
 pcs_ constraint order start vip then start api
 pcs_ property set no-quorum-policy=stop
-# No preempt; a failed API or database on the active node moves the service.
+# No preempt; a failed API on the active node moves the service (a crashed mariadbd is restarted
+# in place first: migration-threshold=3 on db-clone, see ap-mode.crm).
 pcs_ resource defaults update resource-stickiness=100 migration-threshold=1 failure-timeout=10min

@@ -17,4 +17,5 @@ pcs_ resource create db-vip ocf:ferroha:vip ip=192.0.2.50 cidr_netmask=24 \
     op monitor interval=10s timeout=20s
 # The VIP follows the promoted (writable) instance and starts only after the promotion.
 pcs_ constraint colocation add db-vip with Promoted db-clone INFINITY
+# shellcheck disable=SC1010  # "then" is a word of pcs syntax here, not the shell\'s
 pcs_ constraint order promote db-clone then start db-vip

@@ -20,4 +20,5 @@ pcs_ resource create api ocf:ferroha:restapi \
        monitor interval=10s timeout=20s \
        monitor interval=60s timeout=20s OCF_CHECK_LEVEL=10
 pcs_ constraint colocation add api with api-vip INFINITY
+# shellcheck disable=SC1010  # "then" is a word of pcs syntax here, not the shell\'s
 pcs_ constraint order start api-vip then start api

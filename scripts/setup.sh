@@ -16,10 +16,19 @@ PACKAGES=(
   pacemaker pacemaker-cli-utils corosync crmsh pcs resource-agents
   # meta-data validation (xmllint), netns tests, packet capture, benchmarks
   libxml2-utils iproute2 tcpdump iputils-ping iputils-arping hyperfine strace time
+  # the lab's firewall drops (ferroha-lab block: the replication path cut, issue 15)
+  nftables
+  # restapi's https tests: a throwaway CA and certificates, and `openssl s_server` as the daemon
+  openssl
   # later agents: MariaDB replication, DRBD
   mariadb-server drbd-utils
+  # ferroha-mariadb-rebuild copies a primary with mariadb-backup and mbstream
+  mariadb-backup
   # building
   build-essential pkg-config ca-certificates curl git python3
+  # lints of the shell scripts and the Python tooling (scripts/lint.sh); flake8 from Debian rather
+  # than ruff from PyPI: no pip or virtualenv on the machine, a version fixed with the release
+  shellcheck flake8
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -47,4 +56,4 @@ say "building (release)"
 make build
 say "installing the agents"
 make install
-say "installed: $(ls /usr/lib/ocf/resource.d/ferroha/ | tr '\n' ' ')"
+say "installed: $(cd /usr/lib/ocf/resource.d/ferroha && echo *)"

@@ -10,17 +10,9 @@ fail=0 passed=0
 # crm_verify of a CIB without nodes complains about fencing; examples run with stonith configured
 # in real clusters, so the empty CIB gets stonith-enabled=false to verify only the example itself.
 base() { cibadmin --empty > "$1"; CIB_file="$1" crm_attribute --type crm_config --name stonith-enabled --update false >/dev/null; }
-for f in crm-examples/*.crm; do
+for f in crm-examples/*.crm crm-examples/*.pcs.sh; do
   cib=$work/$(basename "$f").xml; base "$cib"
-  if CIB_file=$cib crm configure load update "$f" && crm_verify --xml-file "$cib"; then
-    passed=$((passed+1)); echo "ok   $f"
-  else
-    fail=$((fail+1)); echo "FAIL $f"
-  fi
-done
-for f in crm-examples/*.pcs.sh; do
-  cib=$work/$(basename "$f").xml; base "$cib"
-  if PCS_FILE=$cib "$f" && crm_verify --xml-file "$cib"; then
+  if tests/load-example.sh "$f" "$cib"; then
     passed=$((passed+1)); echo "ok   $f"
   else
     fail=$((fail+1)); echo "FAIL $f"

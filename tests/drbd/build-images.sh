@@ -26,7 +26,7 @@ mkdir -p "$W/qemu" "$W/kern" "$W/drbdu" "$W/fw"
 for p in qemu-system-x86 qemu-system-common qemu-system-data seabios ipxe-qemu; do
   dpkg -x "$W"/debs/${p}_*.deb "$W/qemu"
 done
-dpkg -x "$W"/debs/${KPKG}_*.deb "$W/kern"
+dpkg -x "$W/debs/${KPKG}"_*.deb "$W/kern"
 dpkg -x "$W"/debs/drbd-utils_*.deb "$W/drbdu"
 for d in "$W/qemu/usr/share/qemu" "$W/qemu/usr/share/seabios" "$W/qemu/usr/lib/ipxe/qemu"; do
   for f in "$d"/*; do ln -sf "$(readlink -f "$f")" "$W/fw/"; done

@@ -103,6 +103,14 @@ class Guest:
             self.sock.close()
 
 
+def sh(g, cmd, timeout=120):
+    """Run a command in guest g; its output, or GuestError naming the command when it fails."""
+    rc, out = g.run(cmd, timeout)
+    if rc != 0:
+        raise GuestError(f"{g.name}: '{cmd}' failed rc={rc}: {out}")
+    return out
+
+
 def in_parallel(fn, guests):
     """fn(guest) for every guest at once (threads); the results in the order of guests."""
     res = [None] * len(guests)

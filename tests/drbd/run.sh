@@ -31,6 +31,7 @@ CACHE=${FERROHA_DRBD_CACHE:-/var/cache/ferroha-drbd}
 RUN=/tmp/ferroha-drbd-$$
 t0=$(date +%s)
 
+# shellcheck disable=SC2317  # run by the EXIT trap (cleanup)
 stop_guests() {
   for n in 1 2; do
     pf=$RUN/node$n.pid
@@ -42,6 +43,7 @@ stop_guests() {
   done
 }
 spid=
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
   [ -n "$spid" ] && kill "$spid" 2>/dev/null
   if [ "$keep" = 1 ]; then
@@ -75,14 +77,9 @@ common {
   net { protocol C; }
   disk { resync-rate 100M; }
 }
-resource r0 {
-  device    /dev/drbd0;
-  disk      /dev/vda;
-  meta-disk internal;
-  on node1 { address 10.99.0.1:7789; }
-  on node2 { address 10.99.0.2:7789; }
-}
 CONF
+# The resource itself, shared with the Pacemaker cluster of tests/drbd-cluster.
+cat "$here/r0.res" >> "$RUN/share/drbd.conf"
 # A free TCP port on loopback for the point-to-point guest link.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export QEMU_MODULE_DIR=$CACHE/qemu/usr/lib/x86_64-linux-gnu/qemu
@@ -104,7 +101,7 @@ done
 echo "drbd: guests started ($(( $(date +%s) - t0 )) s), run dir $RUN"
 rc=0
 # In the background + wait, so that a TERM to this script runs the cleanup trap at once.
-python3 -B "$scenario" "$RUN" & spid=$!
+PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" python3 -B "$scenario" "$RUN" & spid=$!
 wait "$spid" || rc=$?
 spid=""
 if [ "$record" = 1 ]; then

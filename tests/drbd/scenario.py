@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guestctl import Guest, in_parallel  # noqa: E402
+from guestctl import Guest, in_parallel, sh  # noqa: E402
 
 RUN = sys.argv[1]
 OUT = os.path.join(RUN, "share", "out")
@@ -57,15 +57,8 @@ def agent(g, action, interval=10000, timeout_ms=90000, **extra):
 
 
 def reason(out):
-    lines = [l for l in out.splitlines() if l.startswith("ocf-exit-reason:")]
+    lines = [x for x in out.splitlines() if x.startswith("ocf-exit-reason:")]
     return lines[-1][len("ocf-exit-reason:"):] if lines else ""
-
-
-def sh(g, cmd, timeout=120):
-    rc, out = g.run(cmd, timeout)
-    if rc != 0:
-        raise RuntimeError(f"{g.name}: '{cmd}' failed rc={rc}: {out}")
-    return out
 
 
 def scores(g):
@@ -73,7 +66,7 @@ def scores(g):
     (the agent runs crm_attribute only when the score changes, so the last action may not have
     called it at all)."""
     _, out = g.run("cat /tmp/crm_attribute.log 2>/dev/null")
-    return [l for l in out.splitlines() if l.strip()]
+    return [x for x in out.splitlines() if x.strip()]
 
 
 def last_score(calls):
@@ -177,7 +170,8 @@ try:
     check("node1: score 10000 as primary", last_score(scores(n1)) == "10000")
     record(n1, "primary")
     record(n2, "secondary")
-    md5 = sh(n1, "dd if=/dev/urandom of=/srv/data/blob bs=1M count=4 2>/dev/null && sync && md5sum /srv/data/blob").split()[0]
+    md5 = sh(n1, "dd if=/dev/urandom of=/srv/data/blob bs=1M count=4 2>/dev/null && sync "
+                 "&& md5sum /srv/data/blob").split()[0]
     rc, out = agent(n2, "promote")
     check("node2: promote refused while node1 is primary", rc != 0 and reason(out) != "", out)
 
@@ -234,7 +228,8 @@ try:
     check("node1 resyncs after reconnect", wait(n1, "drbdadm dstate r0", "UpToDate/UpToDate", 120, 0.5))
 
     # fsck that cannot repair (exit >= 4) fails the promote with a reason; the data is re-made.
-    sh(n1, "drbdadm primary r0 && dd if=/dev/zero of=/dev/drbd0 bs=1k seek=1 count=4 oflag=direct 2>/dev/null && drbdadm secondary r0")
+    sh(n1, "drbdadm primary r0 && dd if=/dev/zero of=/dev/drbd0 bs=1k seek=1 count=4 oflag=direct 2>/dev/null "
+           "&& drbdadm secondary r0")
     rc, out = agent(n1, "promote")
     check("node1: promote with a broken filesystem -> 1 (e2fsck exit >= 4)",
           rc == 1 and "e2fsck" in reason(out) and "could not repair" in reason(out), out)
@@ -274,7 +269,7 @@ try:
     rc, out = n1.run(
         f"env PATH={PATH} ferroha-check -n vol {opts} --env PATH={PATH} {AGENT}", timeout=900)
     check("ferroha-check passes inside node1", rc == 0, out)
-    summary = [l for l in out.splitlines() if " passed, " in l]
+    summary = [x for x in out.splitlines() if " passed, " in x]
     print(f"     ferroha-check: {summary[-1] if summary else '?'} in {time.time() - t:.1f} s", flush=True)
     both(lambda g: agent(g, "stop"))
 except Exception as e:  # a broken guest or harness: one failure with the cause

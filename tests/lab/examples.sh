@@ -44,12 +44,7 @@ EOF
 for f in crm-examples/*.crm crm-examples/*.pcs.sh; do
   cib=$work/$(basename "$f").xml
   cp "$work/base.xml" "$cib"
-  rc=0
-  case $f in
-    *.crm) CIB_file=$cib crm configure load update "$f" >"$work/out" 2>&1 || rc=$? ;;
-    *.pcs.sh) PCS_FILE=$cib "$f" >"$work/out" 2>&1 || rc=$? ;;
-  esac
-  [ "$rc" = 0 ] && { crm_verify --xml-file "$cib" >>"$work/out" 2>&1 || rc=$?; }
+  rc=0; tests/load-example.sh "$f" "$cib" >"$work/out" 2>&1 || rc=$?
   [ "$rc" = 0 ] || cat "$work/out"
   result "$rc" "$f loads into the lab's CIB and passes crm_verify"
 done

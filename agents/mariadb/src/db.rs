@@ -13,56 +13,49 @@ use crate::gtid::{GtidSet, ParseError};
 use crate::settings::Addr;
 
 /// A failed SQL step, with what was being done (never the statement itself).
-#[derive(Debug)]
-pub struct DbError {
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {message}")]
+pub(crate) struct DbError {
     /// What the agent was doing.
-    pub what: String,
-    /// The server error number, when the server answered with one.
-    pub code: Option<u16>,
-    /// The driver's message.
-    pub message: String,
+    pub(crate) what: String,
+    /// The driver's message (with the server's error number when it answered with one).
+    pub(crate) message: String,
 }
 
-impl std::fmt::Display for DbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.what, self.message)
+impl From<DbError> for ocf::OcfError {
+    fn from(e: DbError) -> Self {
+        ocf::OcfError::generic(e.to_string())
     }
 }
 
-impl std::error::Error for DbError {}
-
 fn db_err(what: &str) -> impl FnOnce(mysql::Error) -> DbError + '_ {
     move |e| {
-        let code = match &e {
-            mysql::Error::MySqlError(m) => Some(m.code),
-            _ => None,
-        };
         let message = match &e {
             mysql::Error::MySqlError(m) => format!("error {}: {}", m.code, m.message),
             other => other.to_string(),
         };
-        DbError { what: what.to_owned(), code, message }
+        DbError { what: what.to_owned(), message }
     }
 }
 
 impl From<ParseError> for DbError {
     fn from(e: ParseError) -> Self {
-        DbError { what: "reading a GTID position".into(), code: None, message: e.to_string() }
+        DbError { what: "reading a GTID position".into(), message: e.to_string() }
     }
 }
 
 /// Who to log in as.
 #[derive(Clone, Debug)]
-pub struct Login {
+pub(crate) struct Login {
     /// User name.
-    pub user: String,
+    pub(crate) user: String,
     /// Password, if any (root over the socket usually needs none: `unix_socket`).
-    pub pass: Option<String>,
+    pub(crate) pass: Option<String>,
 }
 
 /// One open connection.
 #[derive(Debug)]
-pub struct Db {
+pub(crate) struct Db {
     conn: Conn,
 }
 
@@ -70,6 +63,10 @@ pub struct Db {
 /// @@max_allowed_packet` round trip on every connection; the agent's statements and results are
 /// tiny.
 const MAX_PACKET: usize = 16 << 20;
+
+/// How long `STOP SLAVE` waits after the `KILL` of the IO thread (see
+/// [`Db::stop_replication`]).
+const KILL_SETTLE: Duration = Duration::from_millis(50);
 
 fn clamp(t: Duration) -> Duration {
     t.clamp(Duration::from_millis(200), Duration::from_secs(60))
@@ -92,7 +89,7 @@ fn opts(login: &Login, timeout: Duration) -> OptsBuilder {
 
 impl Db {
     /// The local server over its unix socket.
-    pub fn local(socket: &str, login: &Login, timeout: Duration) -> Result<Db, DbError> {
+    pub(crate) fn local(socket: &str, login: &Login, timeout: Duration) -> Result<Db, DbError> {
         // Already on the socket: `prefer_socket(false)` in `opts` spares the driver its
         // `SELECT @@socket` round trip.
         let opts = opts(login, timeout).socket(Some(socket));
@@ -103,7 +100,7 @@ impl Db {
     /// A peer over TCP (no switch to its unix socket). The TCP connect has its own, usually
     /// much shorter, bound `connect`: a live host answers a SYN from its kernel at once, however
     /// busy the server is, while a powered-off or unplugged one never answers.
-    pub fn peer(
+    pub(crate) fn peer(
         addr: &Addr,
         login: &Login,
         connect: Duration,
@@ -123,26 +120,38 @@ impl Db {
     /// out), the thread sits in a read, and `STOP SLAVE` alone waits 2 s for it to notice,
     /// measured on MariaDB 10.11 in the lab, where `KILL` ends it at once. Received events stay
     /// in the relay log either way.
-    pub fn stop_replication(&mut self, io_only: bool) -> Result<(), DbError> {
+    ///
+    /// A semi-sync IO thread, on its way out, opens a new connection to the primary to kill
+    /// its own dump thread there (`rpl_semi_sync_slave_kill_conn_timeout`). `STOP SLAVE`
+    /// signals the thread, then re-signals every 2 s; a signal sent before the thread is inside
+    /// that connect is lost, and the stop then takes 2 s. So `STOP` follows the `KILL` only
+    /// after [`KILL_SETTLE`]: measured on 10.11 with a frozen (SIGSTOPped) primary, KILL then
+    /// STOP took about 2 s in 5 of 10 rounds, KILL, 50 ms, STOP took 51–58 ms in 10 of 10.
+    /// The clone's start bounds the rest (`--rpl-semi-sync-slave-kill-conn-timeout=1`).
+    pub(crate) fn stop_replication(&mut self, io_only: bool) -> Result<(), DbError> {
         let ids = self.rows(
             "listing replication threads",
             "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'",
         );
+        let mut killed = false;
         for id in ids.unwrap_or_default().iter().filter_map(|r| r.get("ID")?.parse::<u64>().ok()) {
             // Errors (the thread ended meanwhile, no privilege) leave it to STOP SLAVE.
-            let _ = self.exec("ending the replication IO thread", &format!("KILL {id}"));
+            killed |= self.exec("ending the replication IO thread", &format!("KILL {id}")).is_ok();
+        }
+        if killed {
+            std::thread::sleep(KILL_SETTLE);
         }
         let sql = if io_only { "STOP SLAVE IO_THREAD" } else { "STOP SLAVE" };
         self.exec("stopping replication", sql)
     }
 
     /// Run a statement; `what` names it in errors.
-    pub fn exec(&mut self, what: &str, sql: &str) -> Result<(), DbError> {
+    pub(crate) fn exec(&mut self, what: &str, sql: &str) -> Result<(), DbError> {
         self.conn.query_drop(sql).map_err(db_err(what))
     }
 
     /// All rows as column → text maps.
-    pub fn rows(
+    pub(crate) fn rows(
         &mut self,
         what: &str,
         sql: &str,
@@ -152,13 +161,13 @@ impl Db {
     }
 
     /// The first column of the first row as text.
-    pub fn value(&mut self, what: &str, sql: &str) -> Result<String, DbError> {
+    pub(crate) fn value(&mut self, what: &str, sql: &str) -> Result<String, DbError> {
         let rows: Vec<Row> = self.conn.query(sql).map_err(db_err(what))?;
         Ok(rows.first().and_then(|r| r.as_ref(0)).map(value_text).unwrap_or_default())
     }
 
     /// `@@read_only` and `@@gtid_current_pos` in one round trip.
-    pub fn role_and_pos(&mut self) -> Result<(bool, GtidSet), DbError> {
+    pub(crate) fn role_and_pos(&mut self) -> Result<(bool, GtidSet), DbError> {
         let rows: Vec<Row> = self
             .conn
             .query("SELECT @@global.read_only, @@global.gtid_current_pos")
@@ -169,11 +178,67 @@ impl Db {
         Ok((ro.trim() != "0", GtidSet::parse(&pos)?))
     }
 
+    /// `@@gtid_binlog_pos` (the last GTID of each domain in the binary log) and `@@server_id`,
+    /// in one round trip.
+    pub(crate) fn binlog_pos_and_server_id(&mut self) -> Result<(GtidSet, u32), DbError> {
+        let what = "reading gtid_binlog_pos and server_id";
+        let rows: Vec<Row> = self
+            .conn
+            .query("SELECT @@global.gtid_binlog_pos, @@global.server_id")
+            .map_err(db_err(what))?;
+        let row = rows.first();
+        let pos = row.and_then(|r| r.as_ref(0)).map(value_text).unwrap_or_default();
+        let id = row.and_then(|r| r.as_ref(1)).map(value_text).unwrap_or_default();
+        let id = id.trim().parse().map_err(|_| DbError {
+            what: what.to_owned(),
+            message: format!("server_id is '{id}', not a number"),
+        })?;
+        Ok((GtidSet::parse(&pos)?, id))
+    }
+
+    /// Thread ids of the client sessions that could still write after `read_only=ON` (see
+    /// [`sessions_to_end`]).
+    pub(crate) fn writer_sessions(&mut self) -> Result<Vec<u64>, DbError> {
+        let rows = self.rows(
+            "listing sessions",
+            "SELECT ID, USER, COMMAND, CONNECTION_ID() AS OWN FROM information_schema.PROCESSLIST",
+        )?;
+        let own = rows.first().and_then(|r| r.get("OWN")).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let sessions: Vec<(u64, String, String)> = rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.get("ID")?.parse().ok()?,
+                    r.get("USER")?.clone(),
+                    r.get("COMMAND")?.clone(),
+                ))
+            })
+            .collect();
+        Ok(sessions_to_end(&sessions, own))
+    }
+
     /// `SHOW SLAVE STATUS`, `None` when no replication is configured.
-    pub fn slave_status(&mut self) -> Result<Option<SlaveStatus>, DbError> {
+    pub(crate) fn slave_status(&mut self) -> Result<Option<SlaveStatus>, DbError> {
         let rows = self.rows("reading SHOW SLAVE STATUS", "SHOW SLAVE STATUS")?;
         Ok(rows.first().map(SlaveStatus::from_fields))
     }
+}
+
+/// Thread ids of client sessions that could still write after `read_only=ON`: everything but
+/// this connection, replication threads and the server's own threads. Rows are
+/// `(id, user, command)`.
+pub(crate) fn sessions_to_end(rows: &[(u64, String, String)], own: u64) -> Vec<u64> {
+    const KEEP_COMMANDS: &[&str] =
+        &["Binlog Dump", "Binlog Dump GTID", "Daemon", "Slave_IO", "Slave_SQL", "Slave_worker"];
+    const KEEP_USERS: &[&str] = &["system user", "event_scheduler", "unauthenticated user"];
+    rows.iter()
+        .filter(|(id, user, cmd)| {
+            *id != own
+                && !KEEP_COMMANDS.contains(&cmd.as_str())
+                && !KEEP_USERS.contains(&user.as_str())
+        })
+        .map(|(id, _, _)| *id)
+        .collect()
 }
 
 fn value_text(v: &Value) -> String {
@@ -198,39 +263,68 @@ fn row_map(r: &Row) -> BTreeMap<String, String> {
 
 /// The fields of `SHOW SLAVE STATUS` the agent acts on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SlaveStatus {
+pub(crate) struct SlaveStatus {
     /// `Master_Host`.
-    pub master_host: String,
+    pub(crate) master_host: String,
     /// `Master_Port`.
-    pub master_port: u16,
+    pub(crate) master_port: u16,
     /// `Slave_IO_Running` is `Yes`.
-    pub io_running: bool,
+    pub(crate) io_running: bool,
     /// `Slave_IO_Running` is `Connecting`.
-    pub io_connecting: bool,
+    pub(crate) io_connecting: bool,
     /// `Slave_SQL_Running` is `Yes`.
-    pub sql_running: bool,
+    pub(crate) sql_running: bool,
     /// `Last_IO_Errno` and `Last_IO_Error`.
-    pub io_error: Option<(u32, String)>,
+    pub(crate) io_error: Option<(u32, String)>,
     /// `Last_SQL_Errno` and `Last_SQL_Error`.
-    pub sql_error: Option<(u32, String)>,
+    pub(crate) sql_error: Option<(u32, String)>,
     /// `Seconds_Behind_Master` (`None` when NULL).
-    pub lag: Option<u64>,
+    pub(crate) lag: Option<u64>,
     /// `Gtid_IO_Pos` as text.
-    pub gtid_io_pos: String,
+    pub(crate) gtid_io_pos: String,
     /// `Slave_SQL_Running_State`.
-    pub sql_state: String,
+    pub(crate) sql_state: String,
 }
 
 /// IO errors that only say the primary cannot be reached right now (it may be dead: the
 /// replica must stay promotable).
-pub const UNREACHABLE: &[u32] = &[2003, 2005, 2013, 2006];
-/// "Could not find GTID state requested by slave in any binlog files" and friends: the
-/// replica's history is not in the primary's binlog.
-pub const DIVERGED: u32 = 1236;
+pub(crate) const UNREACHABLE: &[u32] = &[2003, 2005, 2013, 2006];
+/// `ER_MASTER_FATAL_ERROR_READING_BINLOG`: the primary refused to send its binlog. Its text says
+/// why ([`Refusal`]).
+pub(crate) const DIVERGED: u32 = 1236;
+
+/// Why a primary answered error 1236, from its message (MariaDB 10.11 `sql/sql_repl.cc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The requested GTID is not in the primary's history ("… which is not in the master's
+    /// binlog", "… out of order …"): the histories forked.
+    Forked,
+    /// "… required binlog files have been purged": the primary no longer has the binary logs
+    /// this replica needs; its history may be fine, it cannot catch up by replication.
+    Purged,
+    /// Anything else (a packet over max_allowed_packet, a log file that cannot be read, …): no
+    /// verdict about the history.
+    Other,
+}
+
+/// Classify the text of a 1236 error.
+pub(crate) fn classify_1236(text: &str) -> Refusal {
+    let t = text.to_ascii_lowercase();
+    if t.contains("have been purged") || t.contains("has been purged") {
+        Refusal::Purged
+    } else if t.contains("not in the master's binlog")
+        || t.contains("out of order")
+        || t.contains("is not in the binlog")
+    {
+        Refusal::Forked
+    } else {
+        Refusal::Other
+    }
+}
 
 impl SlaveStatus {
     /// From the column → text map of one `SHOW SLAVE STATUS` row.
-    pub fn from_fields(f: &BTreeMap<String, String>) -> SlaveStatus {
+    pub(crate) fn from_fields(f: &BTreeMap<String, String>) -> SlaveStatus {
         let get = |k: &str| f.get(k).map(|v| v.trim()).unwrap_or("");
         let err = |no: &str, text: &str| match get(no).parse::<u32>() {
             Ok(0) | Err(_) => None,
@@ -250,19 +344,14 @@ impl SlaveStatus {
         }
     }
 
-    /// The SQL thread has applied everything in the relay log (with the IO thread stopped:
-    /// everything received).
-    pub fn relay_log_applied(&self) -> bool {
-        self.sql_running && self.sql_state.contains("has read all relay log")
-    }
-
-    /// The IO thread was refused because this server's history is not the primary's.
-    pub fn diverged(&self) -> bool {
-        self.io_error.as_ref().is_some_and(|(n, _)| *n == DIVERGED)
+    /// Why the primary refused the IO thread (error 1236), if it did.
+    pub(crate) fn refusal(&self) -> Option<Refusal> {
+        let (n, text) = self.io_error.as_ref()?;
+        (*n == DIVERGED).then(|| classify_1236(text))
     }
 
     /// What is wrong with replication, if anything, ignoring an unreachable primary.
-    pub fn problem(&self, max_lag: u64) -> Option<String> {
+    pub(crate) fn problem(&self, max_lag: u64) -> Option<String> {
         if let Some((n, text)) = &self.sql_error {
             return Some(format!("replication SQL thread error {n}: {text}"));
         }
@@ -314,18 +403,25 @@ mod tests {
     }
 
     #[test]
+    fn sessions_to_end_spares_replication_and_system_threads() {
+        let rows = vec![
+            (1, "system user".to_owned(), "Daemon".to_owned()),
+            (5, "repl".to_owned(), "Binlog Dump GTID".to_owned()),
+            (7, "app".to_owned(), "Sleep".to_owned()),
+            (8, "app".to_owned(), "Query".to_owned()),
+            (9, "root".to_owned(), "Query".to_owned()),
+            (10, "event_scheduler".to_owned(), "Daemon".to_owned()),
+        ];
+        assert_eq!(sessions_to_end(&rows, 9), [7, 8]);
+    }
+
+    #[test]
     fn healthy_replica() {
         let s = SlaveStatus::from_fields(&fields(&[]));
         assert_eq!(s.master_port, 3307);
         assert_eq!(s.gtid_io_pos, "0-1-5");
         assert_eq!(s.problem(60), None);
-        assert!(!s.diverged());
-        assert!(!s.relay_log_applied());
-        let done = SlaveStatus::from_fields(&fields(&[(
-            "Slave_SQL_Running_State",
-            "Slave has read all relay log; waiting for more updates",
-        )]));
-        assert!(done.relay_log_applied());
+        assert_eq!(s.refusal(), None);
     }
 
     #[test]
@@ -360,13 +456,31 @@ mod tests {
     }
 
     #[test]
-    fn error_1236_is_divergence() {
-        let s = SlaveStatus::from_fields(&fields(&[
-            ("Slave_IO_Running", "No"),
-            ("Last_IO_Errno", "1236"),
-            ("Last_IO_Error", "Got fatal error 1236 from master"),
-        ]));
-        assert!(s.diverged());
+    fn error_1236_is_classified_by_its_text() {
+        let refused = |text: &str| {
+            SlaveStatus::from_fields(&fields(&[
+                ("Slave_IO_Running", "No"),
+                ("Last_IO_Errno", "1236"),
+                ("Last_IO_Error", text),
+            ]))
+        };
+        // Texts as MariaDB 10.11 writes them (the purged one seen in review_promote's d11 test).
+        let s = refused(
+            "Got fatal error 1236 from master when reading data from binary log: 'Error: \
+             connecting slave requested to start from GTID 0-1-7, which is not in the master's \
+             binlog'",
+        );
+        assert_eq!(s.refusal(), Some(Refusal::Forked));
         assert!(s.problem(60).unwrap().starts_with("replication IO thread error 1236"));
+        let s = refused(
+            "Got fatal error 1236 from master when reading data from binary log: 'Could not \
+             find GTID state requested by slave in any binlog files. Probably the slave state is \
+             too old and required binlog files have been purged.'",
+        );
+        assert_eq!(s.refusal(), Some(Refusal::Purged));
+        let s = refused(
+            "Got fatal error 1236 from master: 'log event entry exceeded max_allowed_packet'",
+        );
+        assert_eq!(s.refusal(), Some(Refusal::Other));
     }
 }

@@ -4,7 +4,8 @@
 //! triples, at most one per replication domain. With `gtid_strict_mode` the sequence numbers of
 //! a domain grow monotonically along one history, so per domain the entry with the higher
 //! sequence number is further along. Two positions are compared domain by domain, never by one
-//! sequence number (the heartbeat `mariadb` agent's bug, anchors §2.3).
+//! sequence number, as resource-agents' heartbeat `mariadb` agent does (it compares the third
+//! field of the whole string).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -12,36 +13,29 @@ use std::fmt;
 
 /// One GTID: the last transaction applied in a domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Gtid {
+pub(crate) struct Gtid {
     /// `gtid_domain_id`.
-    pub domain: u32,
+    pub(crate) domain: u32,
     /// `server_id` of the server that committed it.
-    pub server: u32,
+    pub(crate) server: u32,
     /// Sequence number within the domain.
-    pub seq: u64,
+    pub(crate) seq: u64,
 }
 
 /// A GTID position: at most one [`Gtid`] per domain.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GtidSet {
+pub(crate) struct GtidSet {
     domains: BTreeMap<u32, Gtid>,
 }
 
 /// A position that could not be parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseError(pub String);
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "not a GTID position: {}", self.0)
-    }
-}
-
-impl std::error::Error for ParseError {}
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a GTID position: {0}")]
+pub(crate) struct ParseError(pub String);
 
 /// How two positions relate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Relation {
+pub(crate) enum Relation {
     /// The same position.
     Equal,
     /// The left one has everything the right one has, and more.
@@ -78,7 +72,7 @@ impl fmt::Display for Gtid {
 impl GtidSet {
     /// Parse `@@gtid_current_pos` / `@@gtid_binlog_pos` / `Gtid_IO_Pos` text. Empty is the
     /// empty position; a domain given twice is an error.
-    pub fn parse(text: &str) -> Result<GtidSet, ParseError> {
+    pub(crate) fn parse(text: &str) -> Result<GtidSet, ParseError> {
         let mut domains = BTreeMap::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let g = Gtid::parse(part)?;
@@ -89,19 +83,9 @@ impl GtidSet {
         Ok(GtidSet { domains })
     }
 
-    /// No transaction at all.
-    pub fn is_empty(&self) -> bool {
-        self.domains.is_empty()
-    }
-
-    /// The entry of `domain`.
-    pub fn get(&self, domain: u32) -> Option<&Gtid> {
-        self.domains.get(&domain)
-    }
-
     /// Per domain, the entry with the higher sequence number (for "received or applied").
     #[must_use]
-    pub fn union(&self, other: &GtidSet) -> GtidSet {
+    pub(crate) fn union(&self, other: &GtidSet) -> GtidSet {
         let mut out = self.clone();
         for (d, g) in &other.domains {
             match out.domains.get(d) {
@@ -116,7 +100,7 @@ impl GtidSet {
 
     /// Compare with `other` domain by domain. Equal sequence numbers from different servers
     /// mean two servers committed the same number: a fork.
-    pub fn relation(&self, other: &GtidSet) -> Relation {
+    pub(crate) fn relation(&self, other: &GtidSet) -> Relation {
         let (mut ahead, mut behind) = (false, false);
         let all = self.domains.keys().chain(other.domains.keys());
         for d in all {
@@ -144,8 +128,27 @@ impl GtidSet {
     /// along here, and no sequence number was committed by another server. (Whether an
     /// earlier GTID is really in the primary's binlog only the primary can tell: it answers
     /// error 1236 when it is not.)
-    pub fn may_be_prefix_of(&self, primary: &GtidSet) -> bool {
+    pub(crate) fn may_be_prefix_of(&self, primary: &GtidSet) -> bool {
         matches!(self.relation(primary), Relation::Equal | Relation::Behind)
+    }
+
+    /// How many transactions `self` has beyond `other`: per domain, the sequence numbers past
+    /// `other`'s (all of them in a domain `other` lacks).
+    pub(crate) fn count_beyond(&self, other: &GtidSet) -> u64 {
+        self.domains
+            .iter()
+            .map(|(d, g)| g.seq.saturating_sub(other.domains.get(d).map_or(0, |o| o.seq)))
+            .sum()
+    }
+
+    /// The entry of each domain, in domain order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Gtid> {
+        self.domains.values()
+    }
+
+    /// The entry of `domain`, if any.
+    pub(crate) fn get(&self, domain: u32) -> Option<&Gtid> {
+        self.domains.get(&domain)
     }
 }
 
@@ -163,14 +166,86 @@ impl fmt::Display for GtidSet {
     }
 }
 
+/// `@@gtid_binlog_state`: the last sequence number per *(domain, server)*, not just per domain.
+/// It tells a higher-numbered fork (0-1-300 against the history 0-1-100, 0-2-200) from a server
+/// that is further along the same history.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BinlogState {
+    last: BTreeMap<(u32, u32), u64>,
+}
+
+impl BinlogState {
+    /// Parse `domain-server-seq` triples (any number per domain).
+    pub(crate) fn parse(text: &str) -> Result<BinlogState, ParseError> {
+        let mut st = BinlogState::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            st.add(&Gtid::parse(part)?);
+        }
+        Ok(st)
+    }
+
+    /// Take `g` into account (keeping the higher sequence number of its server).
+    pub(crate) fn add(&mut self, g: &Gtid) {
+        let e = self.last.entry((g.domain, g.server)).or_insert(g.seq);
+        *e = (*e).max(g.seq);
+    }
+
+    /// Every entry of `set` added.
+    pub(crate) fn with(mut self, set: &GtidSet) -> BinlogState {
+        for g in set.iter() {
+            self.add(g);
+        }
+        self
+    }
+
+    /// The first *(domain, server)* whose transactions `self` has further than `other`: a
+    /// server `other` lacks something of. `None` when `other` has at least everything `self`
+    /// records.
+    pub(crate) fn beyond(&self, other: &BinlogState) -> Option<Gtid> {
+        self.last.iter().find_map(|(&(domain, server), &seq)| {
+            let theirs = other.last.get(&(domain, server)).copied().unwrap_or(0);
+            (seq > theirs).then_some(Gtid { domain, server, seq })
+        })
+    }
+}
+
 /// How many of `peers` are strictly ahead of `mine`: the rank used for promotion scores.
-pub fn ahead_count<'a>(mine: &GtidSet, peers: impl IntoIterator<Item = &'a GtidSet>) -> usize {
+pub(crate) fn ahead_count<'a>(
+    mine: &GtidSet,
+    peers: impl IntoIterator<Item = &'a GtidSet>,
+) -> usize {
     peers.into_iter().filter(|p| p.relation(mine) == Relation::Ahead).count()
+}
+
+/// The transactions this server (`server_id`) committed itself since its binary log was at
+/// `since`: the last GTID of a domain in `now` that carries its own server id and was not there
+/// before. On a replica those are local writes (review item D12): replicated transactions keep
+/// the primary's server id.
+pub(crate) fn own_writes_since(now: &GtidSet, since: &GtidSet, server_id: u32) -> Vec<Gtid> {
+    now.iter()
+        .filter(|g| g.server == server_id && since.get(g.domain) != Some(*g))
+        .copied()
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_writes_are_new_last_gtids_with_this_server_id() {
+        let since = s("0-1-500,1-3-2");
+        assert!(own_writes_since(&since, &since, 3).is_empty(), "unchanged since read-only");
+        assert!(own_writes_since(&s("0-1-510,1-3-2"), &since, 3).is_empty(), "replicated from 1");
+        assert_eq!(
+            own_writes_since(&s("0-3-501,1-3-2"), &since, 3),
+            vec![s("0-3-501").iter().copied().next().unwrap()]
+        );
+        assert_eq!(own_writes_since(&s("0-1-500,1-3-3"), &since, 3).len(), 1, "another domain");
+        assert_eq!(own_writes_since(&s("0-1-500,1-3-2,2-3-1"), &since, 3).len(), 1, "new domain");
+        assert!(own_writes_since(&s("0-1-500,1-3-2,2-1-1"), &since, 3).is_empty());
+        assert_eq!(own_writes_since(&s("0-3-1"), &s(""), 3).len(), 1, "from an empty binary log");
+    }
 
     fn s(t: &str) -> GtidSet {
         GtidSet::parse(t).unwrap()
@@ -178,12 +253,12 @@ mod tests {
 
     #[test]
     fn parses_single_and_multi_domain() {
-        assert!(s("").is_empty());
-        assert!(s("  ").is_empty());
+        assert!(s("").domains.is_empty());
+        assert!(s("  ").domains.is_empty());
         let one = s("0-1-42");
-        assert_eq!(one.get(0), Some(&Gtid { domain: 0, server: 1, seq: 42 }));
+        assert_eq!(one.domains.get(&0), Some(&Gtid { domain: 0, server: 1, seq: 42 }));
         let two = s("0-1-42, 1-3-7");
-        assert_eq!(two.get(1), Some(&Gtid { domain: 1, server: 3, seq: 7 }));
+        assert_eq!(two.domains.get(&1), Some(&Gtid { domain: 1, server: 3, seq: 7 }));
         assert_eq!(two.to_string(), "0-1-42,1-3-7");
         assert_eq!(s("1-3-7,0-1-42"), two, "order does not matter");
     }
@@ -241,6 +316,26 @@ mod tests {
     fn union_takes_the_further_entry_per_domain() {
         assert_eq!(s("0-1-5,1-2-3").union(&s("0-1-7,2-3-1")), s("0-1-7,1-2-3,2-3-1"));
         assert_eq!(s("0-1-9").union(&s("0-1-7")), s("0-1-9"));
+    }
+
+    #[test]
+    fn count_beyond_counts_per_domain() {
+        assert_eq!(s("0-1-15").count_beyond(&s("0-1-5")), 10);
+        assert_eq!(s("0-1-15,1-3-4").count_beyond(&s("0-2-20")), 4);
+        assert_eq!(s("0-1-5").count_beyond(&s("0-1-15")), 0);
+    }
+
+    #[test]
+    fn binlog_state_tells_a_higher_numbered_fork() {
+        let history = BinlogState::parse("0-1-100,0-2-200").unwrap();
+        let fork = BinlogState::parse("0-1-300").unwrap();
+        // By the last GTID alone the fork looks ahead; it lacks server 2's transactions.
+        assert_eq!(s("0-1-300").relation(&s("0-2-200")), Relation::Ahead);
+        assert_eq!(history.beyond(&fork), Some(Gtid { domain: 0, server: 2, seq: 200 }));
+        let further = BinlogState::parse("0-1-100,0-2-250").unwrap();
+        assert_eq!(history.beyond(&further), None);
+        let received = BinlogState::parse("0-1-100").unwrap().with(&s("0-2-240"));
+        assert_eq!(BinlogState::parse("0-2-200").unwrap().beyond(&received), None);
     }
 
     #[test]

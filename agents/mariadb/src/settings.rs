@@ -1,5 +1,5 @@
-//! Pure parsing of the parameters that are more than a string: the node → address map, extra
-//! server arguments, and the rules for secret files.
+//! Pure parsing of the parameters that are more than a string: the node → address map and the
+//! rules for secret files.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,11 +9,11 @@ use std::path::Path;
 
 /// Where a node's server answers for replication and peer checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Addr {
+pub(crate) struct Addr {
     /// Host name or IP address (IPv6 without brackets).
-    pub host: String,
+    pub(crate) host: String,
     /// TCP port.
-    pub port: u16,
+    pub(crate) port: u16,
 }
 
 impl fmt::Display for Addr {
@@ -26,15 +26,45 @@ impl fmt::Display for Addr {
     }
 }
 
-fn parse_addr(text: &str, default_port: u16) -> Result<Addr, String> {
-    let bad_port = |p: &str| format!("'{p}' in '{text}' is not a TCP port");
+/// Why the node map does not parse; each names the entry or text at fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NodeMapError {
+    /// No `=`.
+    #[error("entry '{0}' is not node=host[:port]")]
+    NotAnEntry(String),
+    /// `=host` without a node.
+    #[error("entry '{0}' has no node name")]
+    NoNode(String),
+    /// A node listed twice.
+    #[error("node '{0}' appears twice")]
+    Twice(String),
+    /// `[v6` without `]`.
+    #[error("'{0}' lacks the closing ']'")]
+    Unclosed(String),
+    /// `[v6]x`.
+    #[error("'{0}' has text after ']' that is not :port")]
+    AfterBracket(String),
+    /// Empty host or one with blanks or quotes.
+    #[error("'{0}' has no usable host")]
+    NoHost(String),
+    /// Not a port number in 1..65535.
+    #[error("'{port}' in '{text}' is not a TCP port")]
+    Port {
+        /// The port text.
+        port: String,
+        /// The whole address.
+        text: String,
+    },
+}
+
+fn parse_addr(text: &str, default_port: u16) -> Result<Addr, NodeMapError> {
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
         let (host, after) =
-            rest.split_once(']').ok_or_else(|| format!("'{text}' lacks the closing ']'"))?;
+            rest.split_once(']').ok_or_else(|| NodeMapError::Unclosed(text.to_owned()))?;
         match after.strip_prefix(':') {
             Some(p) => (host, Some(p)),
             None if after.is_empty() => (host, None),
-            None => return Err(format!("'{text}' has text after ']' that is not :port")),
+            None => return Err(NodeMapError::AfterBracket(text.to_owned())),
         }
     } else if text.matches(':').count() > 1 {
         (text, None)
@@ -45,13 +75,13 @@ fn parse_addr(text: &str, default_port: u16) -> Result<Addr, String> {
         }
     };
     if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '\'' || c == '\\') {
-        return Err(format!("'{text}' has no usable host"));
+        return Err(NodeMapError::NoHost(text.to_owned()));
     }
     let port = match port {
         None => default_port,
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => n,
-            _ => return Err(bad_port(p)),
+            _ => return Err(NodeMapError::Port { port: p.to_owned(), text: text.to_owned() }),
         },
     };
     Ok(Addr { host: host.to_owned(), port })
@@ -59,64 +89,52 @@ fn parse_addr(text: &str, default_port: u16) -> Result<Addr, String> {
 
 /// Parse `node=host[:port]` entries separated by spaces, commas or semicolons. Node names need
 /// not resolve: they are the names Pacemaker uses (`CRM_meta_on_node`).
-pub fn parse_node_map(text: &str, default_port: u16) -> Result<BTreeMap<String, Addr>, String> {
+pub(crate) fn parse_node_map(
+    text: &str,
+    default_port: u16,
+) -> Result<BTreeMap<String, Addr>, NodeMapError> {
     let mut map = BTreeMap::new();
     for entry in text.split([' ', ',', ';', '\n', '\t']).filter(|e| !e.is_empty()) {
-        let (node, addr) = entry
-            .split_once('=')
-            .ok_or_else(|| format!("entry '{entry}' is not node=host[:port]"))?;
+        let (node, addr) =
+            entry.split_once('=').ok_or_else(|| NodeMapError::NotAnEntry(entry.to_owned()))?;
         if node.is_empty() {
-            return Err(format!("entry '{entry}' has no node name"));
+            return Err(NodeMapError::NoNode(entry.to_owned()));
         }
         let addr = parse_addr(addr, default_port)?;
         if map.insert(node.to_owned(), addr).is_some() {
-            return Err(format!("node '{node}' appears twice"));
+            return Err(NodeMapError::Twice(node.to_owned()));
         }
     }
     Ok(map)
 }
 
-/// Split extra server arguments on white space; quotes are not interpreted (no shell).
-pub fn split_args(text: &str) -> Vec<String> {
-    text.split_whitespace().map(str::to_owned).collect()
-}
-
 /// Why a secret file cannot be used.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SecretError {
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SecretError {
     /// Missing or unreadable.
+    #[error("cannot be read ({0})")]
     Unreadable(String),
     /// Group or other may read or write it.
+    #[error("has mode {0:04o}; group and others must have no access (chmod 600)")]
     TooOpen(u32),
     /// Empty.
+    #[error("is empty")]
     Empty,
 }
 
-impl fmt::Display for SecretError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SecretError::Unreadable(e) => write!(f, "cannot be read ({e})"),
-            SecretError::TooOpen(mode) => {
-                write!(f, "has mode {mode:04o}; group and others must have no access (chmod 600)")
-            }
-            SecretError::Empty => f.write_str("is empty"),
-        }
-    }
-}
-
 /// The mode rule alone: no bit for group or others.
-pub fn mode_is_private(mode: u32) -> bool {
+pub(crate) fn mode_is_private(mode: u32) -> bool {
     mode & 0o077 == 0
 }
 
 /// The secret from its first line (a trailing newline is not part of it).
-pub fn secret_from_text(text: &str) -> Result<String, SecretError> {
+pub(crate) fn secret_from_text(text: &str) -> Result<String, SecretError> {
     let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
     if line.is_empty() { Err(SecretError::Empty) } else { Ok(line.to_owned()) }
 }
 
 /// Read a password file, refusing one that group or others can access.
-pub fn read_secret(path: &Path) -> Result<String, SecretError> {
+pub(crate) fn read_secret(path: &Path) -> Result<String, SecretError> {
     let meta = fs::metadata(path).map_err(|e| SecretError::Unreadable(e.to_string()))?;
     let mode = meta.permissions().mode() & 0o7777;
     if !mode_is_private(mode) {
@@ -128,7 +146,7 @@ pub fn read_secret(path: &Path) -> Result<String, SecretError> {
 
 /// Quote a value as an SQL string literal for a session whose `sql_mode` we set ourselves
 /// (without `NO_BACKSLASH_ESCAPES`): backslash and quote are escaped, NUL is refused.
-pub fn sql_literal(value: &str) -> Option<String> {
+pub(crate) fn sql_literal(value: &str) -> Option<String> {
     if value.contains('\0') {
         return None;
     }
@@ -168,19 +186,18 @@ mod tests {
 
     #[test]
     fn node_map_errors_name_the_entry() {
-        assert_eq!(parse_node_map("n1", 3306).unwrap_err(), "entry 'n1' is not node=host[:port]");
-        assert_eq!(parse_node_map("=h", 3306).unwrap_err(), "entry '=h' has no node name");
-        assert_eq!(parse_node_map("n1=h:x", 3306).unwrap_err(), "'x' in 'h:x' is not a TCP port");
-        assert_eq!(parse_node_map("n1=h:0", 3306).unwrap_err(), "'0' in 'h:0' is not a TCP port");
-        assert_eq!(parse_node_map("n1=a n1=b", 3306).unwrap_err(), "node 'n1' appears twice");
+        let cases = [
+            ("n1", "entry 'n1' is not node=host[:port]"),
+            ("=h", "entry '=h' has no node name"),
+            ("n1=h:x", "'x' in 'h:x' is not a TCP port"),
+            ("n1=h:0", "'0' in 'h:0' is not a TCP port"),
+            ("n1=a n1=b", "node 'n1' appears twice"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_node_map(text, 3306).unwrap_err().to_string(), want);
+        }
         assert!(parse_node_map("n1=[::1", 3306).is_err());
         assert!(parse_node_map("n1=h'x", 3306).is_err());
-    }
-
-    #[test]
-    fn args_split_without_a_shell() {
-        assert_eq!(split_args(" --a=1  --b='x y' "), ["--a=1", "--b='x", "y'"]);
-        assert!(split_args("").is_empty());
     }
 
     #[test]

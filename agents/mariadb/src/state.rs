@@ -1,13 +1,15 @@
 //! A small per-instance state file under `state_dir`: the role this agent last put the server
-//! in, the promotion score it last published (so a monitor forks `crm_attribute` only when the
-//! score changes), and a divergence verdict that must survive until the next stop.
+//! in, a divergence verdict that must survive until the next stop, and the binary-log position
+//! at which the server became read-only (to tell its own later writes, review item D12).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::gtid::GtidSet;
+
 /// The role the agent gave the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum ServerRole {
     /// Plain primitive: writable, no scores.
     Standalone,
     /// Read-only replica (or waiting for a primary).
@@ -16,50 +18,28 @@ pub enum Role {
     Promoted,
 }
 
-/// What the last score operation published.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Published {
-    /// Nothing known: the next monitor publishes.
-    Unknown,
-    /// A score.
-    Score(i64),
-    /// Deleted.
-    Deleted,
-}
-
 /// The contents of the state file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct State {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct State {
     /// Role, `None` when stopped.
-    pub role: Option<Role>,
-    /// Last published score.
-    pub score: Published,
+    pub(crate) role: Option<ServerRole>,
     /// Why this server must not replicate (its history forked), if it was found so.
-    pub diverged: Option<String>,
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State { role: None, score: Published::Unknown, diverged: None }
-    }
+    pub(crate) diverged: Option<String>,
+    /// `@@gtid_binlog_pos` when the agent made the server read-only (start, demote).
+    pub(crate) read_only_at: Option<GtidSet>,
 }
 
 impl State {
     /// Parse `key=value` lines; unknown keys and bad values are ignored.
-    pub fn parse(text: &str) -> State {
+    pub(crate) fn parse(text: &str) -> State {
         let mut s = State::default();
         for (k, v) in text.lines().filter_map(|l| l.split_once('=')) {
             match (k, v) {
-                ("role", "standalone") => s.role = Some(Role::Standalone),
-                ("role", "unpromoted") => s.role = Some(Role::Unpromoted),
-                ("role", "promoted") => s.role = Some(Role::Promoted),
-                ("score", "deleted") => s.score = Published::Deleted,
-                ("score", n) => {
-                    if let Ok(n) = n.parse() {
-                        s.score = Published::Score(n);
-                    }
-                }
+                ("role", "standalone") => s.role = Some(ServerRole::Standalone),
+                ("role", "unpromoted") => s.role = Some(ServerRole::Unpromoted),
+                ("role", "promoted") => s.role = Some(ServerRole::Promoted),
                 ("diverged", why) if !why.is_empty() => s.diverged = Some(why.to_owned()),
+                ("read_only_at", pos) => s.read_only_at = GtidSet::parse(pos).ok(),
                 _ => {}
             }
         }
@@ -67,23 +47,21 @@ impl State {
     }
 
     /// The file text.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         if let Some(r) = self.role {
             let name = match r {
-                Role::Standalone => "standalone",
-                Role::Unpromoted => "unpromoted",
-                Role::Promoted => "promoted",
+                ServerRole::Standalone => "standalone",
+                ServerRole::Unpromoted => "unpromoted",
+                ServerRole::Promoted => "promoted",
             };
             out.push_str(&format!("role={name}\n"));
         }
-        match self.score {
-            Published::Unknown => {}
-            Published::Score(n) => out.push_str(&format!("score={n}\n")),
-            Published::Deleted => out.push_str("score=deleted\n"),
-        }
         if let Some(d) = &self.diverged {
             out.push_str(&format!("diverged={}\n", d.replace('\n', " ")));
+        }
+        if let Some(pos) = &self.read_only_at {
+            out.push_str(&format!("read_only_at={pos}\n"));
         }
         out
     }
@@ -91,13 +69,13 @@ impl State {
 
 /// The state file of one instance.
 #[derive(Clone, Debug)]
-pub struct StateFile {
+pub(crate) struct StateFile {
     path: PathBuf,
 }
 
 impl StateFile {
     /// `<dir>/<instance>.state` (`:` in clone instance names becomes `_`).
-    pub fn new(dir: &Path, instance: &str) -> StateFile {
+    pub(crate) fn new(dir: &Path, instance: &str) -> StateFile {
         let name: String = instance
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
@@ -105,23 +83,30 @@ impl StateFile {
         StateFile { path: dir.join(format!("{name}.state")) }
     }
 
+    /// `<dir>/<instance>.<ext>`: another file of this instance (the process record).
+    pub(crate) fn sibling(&self, ext: &str) -> PathBuf {
+        self.path.with_extension(ext)
+    }
+
     /// Read; a missing or unreadable file is the default state.
-    pub fn load(&self) -> State {
+    pub(crate) fn load(&self) -> State {
         fs::read_to_string(&self.path).map(|t| State::parse(&t)).unwrap_or_default()
     }
 
-    /// Write atomically (temp file + rename).
-    pub fn save(&self, s: &State) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir)?;
+    /// Write atomically (temp file + rename); a failure is logged (the next action finds the
+    /// previous state).
+    pub(crate) fn save(&self, s: &State) {
+        if let Err(e) = self.write(s) {
+            log::warn!("cannot write the state file {}: {e}", self.path.display());
         }
-        let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
-        fs::write(&tmp, s.render())?;
-        fs::rename(&tmp, &self.path)
+    }
+
+    fn write(&self, s: &State) -> std::io::Result<()> {
+        ocf::state_file::write(&self.path, s.render())
     }
 
     /// Remove (stop).
-    pub fn remove(&self) {
+    pub(crate) fn remove(&self) {
         let _ = fs::remove_file(&self.path);
     }
 }
@@ -133,15 +118,22 @@ mod tests {
     #[test]
     fn round_trip() {
         let s = State {
-            role: Some(Role::Promoted),
-            score: Published::Score(1001),
+            role: Some(ServerRole::Promoted),
             diverged: Some("history forked".into()),
+            read_only_at: None,
         };
         assert_eq!(State::parse(&s.render()), s);
-        let d = State { role: Some(Role::Unpromoted), score: Published::Deleted, diverged: None };
+        let d = State {
+            role: Some(ServerRole::Unpromoted),
+            diverged: None,
+            read_only_at: Some(GtidSet::parse("0-1-5,1-3-2").unwrap()),
+        };
+        assert_eq!(d.render(), "role=unpromoted\nread_only_at=0-1-5,1-3-2\n");
+        let e = State { read_only_at: Some(GtidSet::default()), ..d.clone() };
         assert_eq!(State::parse(&d.render()), d);
+        assert_eq!(State::parse(&e.render()), e, "an empty binary log is a position too");
         assert_eq!(State::parse(""), State::default());
-        assert_eq!(State::parse("score=x\nrole=boss\nnoise"), State::default());
+        assert_eq!(State::parse("score=1000\nrole=boss\nnoise"), State::default());
     }
 
     #[test]
@@ -150,8 +142,8 @@ mod tests {
         let f = StateFile::new(&dir.path().join("sub"), "db:1");
         assert!(f.path.ends_with("sub/db_1.state"));
         assert_eq!(f.load(), State::default());
-        let s = State { role: Some(Role::Standalone), ..State::default() };
-        f.save(&s).unwrap();
+        let s = State { role: Some(ServerRole::Standalone), ..State::default() };
+        f.write(&s).unwrap();
         assert_eq!(f.load(), s);
         f.remove();
         assert_eq!(f.load(), State::default());

@@ -140,14 +140,44 @@ fn bad_input_is_refused_with_a_reason_naming_the_parameter() {
 fn stop_signals_only_our_own_server() {
     let lab = Lab::new(1, false);
     // The pid file names a process that is not our mariadbd (a stale file whose pid was reused).
-    let mut other = Command::new("sleep").arg("60").spawn().expect("sleep");
+    let other = Command::new("sleep").arg("60").spawn().expect("sleep");
     let n = lab.node("n1");
     fs::write(n.pid_file(), format!("{}\n", other.id())).expect("pid file");
+    assert_stop_spares(&lab, other);
+}
+
+/// stop succeeds without signalling `other`, and monitor does not take it for our server.
+fn assert_stop_spares(lab: &Lab, mut other: std::process::Child) {
     let r = lab.agent("n1", "stop", &[]);
     assert_eq!(r.rc, 0, "{}", r.stderr);
-    assert!(other.try_wait().expect("wait").is_none(), "stop signalled a foreign process");
+    assert!(other.try_wait().expect("wait").is_none(), "stop signalled a process not ours");
     let m = lab.agent("n1", "monitor", &[]);
-    assert_eq!(m.rc, 7, "a foreign pid is not our server: {}", m.stderr);
-    other.kill().expect("kill sleep");
+    assert_eq!(m.rc, 7, "a process not ours is not our server: {}", m.stderr);
+    other.kill().expect("kill");
     let _ = other.wait();
+}
+
+/// A stale pid file whose pid now belongs to a younger process with our very command line (a
+/// reused pid, or a copy started by hand) is not our server either: the agent did not record
+/// it, and it started after the pid file was written.
+#[test]
+fn stop_never_signals_a_reused_pid_with_our_command_line() {
+    let lab = Lab::new(1, false);
+    let n = lab.node("n1");
+    let params = lab.node_params(n);
+    let param = |k: &str| params.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone()).unwrap();
+    let other = Command::new("python3")
+        .args(["-c", "import time; time.sleep(60)"])
+        .arg(format!("--datadir={}", param("datadir")))
+        .arg(format!("--pid-file={}", param("pid")))
+        .spawn()
+        .expect("python3");
+    fs::write(n.pid_file(), format!("{}\n", other.id())).expect("pid file");
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(n.pid_file())
+        .and_then(|f| f.set_modified(an_hour_ago))
+        .expect("age the pid file");
+    assert_stop_spares(&lab, other);
 }

@@ -1,9 +1,7 @@
-//! The daemon as a process: spawning it detached, recognising it again from the pid file,
-//! signalling its process group and waiting for it to go.
-//!
-//! Identity is the pid **and** its start time (and the boot id): a pid file left behind by a
-//! crash may name a pid the kernel has since given to an unrelated process, which `kill -0`
-//! (what `ocf:heartbeat:anything` uses) would take for the daemon.
+//! The daemon as a process: spawning it detached, and the two identity checks that are this
+//! agent's own: a hand-written pid file (no start time) names the daemon only when the process
+//! runs `binary`, and a daemon that lost its pid file is found by executable and arguments.
+//! The pid record, its start-time identity and TERM → KILL are [`ocf::proc`]'s.
 
 // `pre_exec` is the only way to call setsid/setgroups/setgid/setuid in the child between fork
 // and exec; the closure makes only async-signal-safe system calls (no allocation, no locks).
@@ -13,51 +11,47 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill, killpg};
-use nix::unistd::{Gid, Pid, Uid};
-use ocf::Deadline;
-
-use crate::settings::{PidRecord, Stat, parse_pidfile, parse_stat};
+use nix::unistd::{Gid, Uid};
+use ocf::proc::{self, Found};
 
 /// The identity to run the daemon as.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunAs {
+pub(crate) struct RunAs {
     /// User name (for messages).
-    pub name: String,
+    pub(crate) name: String,
     /// uid.
-    pub uid: Uid,
+    pub(crate) uid: Uid,
     /// Primary gid.
-    pub gid: Gid,
+    pub(crate) gid: Gid,
     /// Supplementary groups (from /etc/group).
-    pub groups: Vec<Gid>,
+    pub(crate) groups: Vec<Gid>,
     /// Home directory (for `HOME`).
-    pub home: String,
+    pub(crate) home: String,
 }
 
 /// Everything needed to start the daemon.
 #[derive(Clone, Debug)]
-pub struct Launch<'a> {
+pub(crate) struct Launch<'a> {
     /// Executable.
-    pub binary: &'a Path,
+    pub(crate) binary: &'a Path,
     /// Arguments.
-    pub args: &'a [String],
+    pub(crate) args: &'a [String],
     /// Working directory.
-    pub workdir: &'a Path,
+    pub(crate) workdir: &'a Path,
     /// The complete environment.
-    pub env: &'a [(String, String)],
+    pub(crate) env: &'a [(String, String)],
     /// stdout and stderr go here (appended).
-    pub logfile: &'a Path,
+    pub(crate) logfile: &'a Path,
     /// Run as this user (None: as the agent's user).
-    pub user: Option<&'a RunAs>,
+    pub(crate) user: Option<&'a RunAs>,
 }
 
 /// Spawn detached: its own session (so it outlives the agent and Pacemaker's process group,
 /// and its group can be signalled as a whole), stdin from /dev/null, output to the log file.
-pub fn spawn(l: &Launch<'_>) -> io::Result<Child> {
+pub(crate) fn spawn(l: &Launch<'_>) -> io::Result<Child> {
     let log = OpenOptions::new().create(true).append(true).mode(0o640).open(l.logfile)?;
     let mut cmd = Command::new(l.binary);
     cmd.args(l.args)
@@ -85,156 +79,35 @@ pub fn spawn(l: &Launch<'_>) -> io::Result<Child> {
     cmd.spawn()
 }
 
-/// The boot id, to tell this boot's start times from an earlier one's.
-pub fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|s| s.trim().to_owned())
-}
-
-/// `/proc/<pid>/stat`, or None when there is no such process.
-pub fn stat(pid: i32) -> Option<Stat> {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|t| parse_stat(&t).ok())
-}
-
-/// The record to write for a freshly spawned process.
-pub fn record(pid: i32) -> PidRecord {
-    PidRecord { pid, start: stat(pid).map(|s| s.start), boot: boot_id() }
-}
-
-/// Write the pid file atomically (temporary file, then rename), mode 0644.
-pub fn write_pidfile(path: &Path, rec: &PidRecord) -> io::Result<()> {
-    let tmp = tmp_path(path);
-    let mut f =
-        OpenOptions::new().create(true).write(true).truncate(true).mode(0o644).open(&tmp)?;
-    io::Write::write_all(&mut f, rec.to_string().as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".{}.tmp", std::process::id()));
-    path.with_file_name(name)
-}
-
-/// Remove the pid file; a missing one is fine.
-pub fn remove_pidfile(path: &Path) -> io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
-/// What the pid file leads to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Found {
-    /// No pid file.
-    NoPidfile,
-    /// The pid file cannot be read or parsed.
-    Unreadable(String),
-    /// The recorded process is gone (or a zombie): a stale pid file.
-    Gone(i32),
-    /// The pid is alive but is another process (reused pid): a stale pid file.
-    NotOurs(i32, String),
-    /// Our daemon, with its state letter.
-    Ours(i32, char),
-}
-
-/// Decide whether the recorded process is ours: same start time (and boot) when the record has
-/// them, otherwise (a hand-written pid file) the same executable.
-pub fn identify(
-    rec: &PidRecord,
-    st: Option<Stat>,
-    boot: Option<&str>,
-    exe: impl FnOnce() -> Option<PathBuf>,
+/// A pid file without a start time (written by hand) names the daemon only when the process
+/// runs `binary`; `exe` is what `/proc/<pid>/exe` points to.
+pub(crate) fn runs_binary(
+    pid: i32,
+    exe: Option<&Path>,
     binary: Option<&Path>,
-) -> Found {
-    let pid = rec.pid;
-    let Some(st) = st else { return Found::Gone(pid) };
-    if matches!(st.state, 'Z' | 'X') {
-        return Found::Gone(pid);
-    }
-    match (rec.start, rec.boot.as_deref()) {
-        (Some(start), Some(b)) => {
-            if boot.is_some_and(|now| now != b) {
-                return Found::NotOurs(pid, "the pid file is from an earlier boot".to_owned());
-            }
-            if st.start != start {
-                return Found::NotOurs(
-                    pid,
-                    format!("process {pid} started at tick {}, not {start}", st.start),
-                );
-            }
-            Found::Ours(pid, st.state)
-        }
-        _ => {
-            let exe = exe();
-            let want = binary.and_then(|b| std::fs::canonicalize(b).ok());
-            match (exe, want) {
-                (Some(e), Some(w)) if same_exe(&e, &w) => Found::Ours(pid, st.state),
-                (e, _) => Found::NotOurs(
-                    pid,
-                    format!(
-                        "process {pid} runs {}",
-                        e.map(|p| p.display().to_string())
-                            .unwrap_or_else(|| "an unknown program".into())
-                    ),
-                ),
-            }
-        }
+) -> Result<(), String> {
+    let want = binary.and_then(|b| std::fs::canonicalize(b).ok());
+    match (exe, want) {
+        (Some(e), Some(w)) if same_exe(e, &w) => Ok(()),
+        (e, _) => Err(format!(
+            "process {pid} runs {}",
+            e.map_or_else(|| "an unknown program".into(), |p| p.display().to_string())
+        )),
     }
 }
 
-/// `/proc/<pid>/exe` reads "<path> (deleted)" after a package upgrade replaced the binary.
+/// Read the pid file and identify the process it names (see [`runs_binary`]).
+pub(crate) fn find(pidfile: &Path, binary: Option<&Path>) -> Found {
+    proc::find(pidfile, |pid, _| runs_binary(pid, proc::link(pid, "exe").as_deref(), binary))
+}
+
+/// `/proc/<pid>/exe` reads "`<path>` (deleted)" after a package upgrade replaced the binary.
 fn same_exe(exe: &Path, want: &Path) -> bool {
     exe == want || exe.to_str().and_then(|s| s.strip_suffix(" (deleted)")) == want.to_str()
 }
 
-/// Read the pid file and identify the process it names.
-pub fn find(pidfile: &Path, binary: Option<&Path>) -> Found {
-    let text = match std::fs::read_to_string(pidfile) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Found::NoPidfile,
-        Err(e) => return Found::Unreadable(e.to_string()),
-    };
-    let rec = match parse_pidfile(&text) {
-        Ok(r) => r,
-        Err(e) => return Found::Unreadable(e.0),
-    };
-    let pid = rec.pid;
-    identify(
-        &rec,
-        stat(pid),
-        boot_id().as_deref(),
-        || std::fs::read_link(format!("/proc/{pid}/exe")).ok(),
-        binary,
-    )
-}
-
-/// Whether `pid` still exists as the process that started at `start` (zombies count as gone).
-pub fn alive(pid: i32, start: u64) -> bool {
-    stat(pid).is_some_and(|s| s.start == start && !matches!(s.state, 'Z' | 'X'))
-}
-
-/// Signal the daemon's process group (a daemon this agent started leads its own session, so
-/// its group id is its pid); a process that leads no group (started by hand) is signalled
-/// alone. ESRCH (already gone) is not an error.
-pub fn signal_group(pid: i32, sig: Signal) -> nix::Result<()> {
-    match killpg(Pid::from_raw(pid), sig) {
-        Err(nix::errno::Errno::ESRCH) => match kill(Pid::from_raw(pid), sig) {
-            Err(nix::errno::Errno::ESRCH) => Ok(()),
-            r => r,
-        },
-        r => r,
-    }
-}
-
-/// Poll until `pid` (with start time `start`) is gone, or `deadline` passes.
-pub fn wait_gone(pid: i32, start: u64, deadline: &Deadline) -> bool {
-    deadline.wait_for(Duration::from_millis(50), || (!alive(pid, start)).then_some(())).is_some()
-}
-
 /// Whether a NUL-separated `/proc/<pid>/cmdline` runs with exactly `args` after argv\[0\].
-pub fn argv_matches(cmdline: &[u8], args: &[String]) -> bool {
+pub(crate) fn argv_matches(cmdline: &[u8], args: &[String]) -> bool {
     let mut words = cmdline.strip_suffix(b"\0").unwrap_or(cmdline).split(|b| *b == 0);
     words.next().is_some_and(|argv0| !argv0.is_empty())
         && words.eq(args.iter().map(|a| a.as_bytes()))
@@ -243,91 +116,45 @@ pub fn argv_matches(cmdline: &[u8], args: &[String]) -> bool {
 /// Live processes running `binary` with exactly `args`: the daemon when its pid file was lost
 /// or names something else. Only consulted when the pid file does not lead to it, so that
 /// "not running" (7) is reported only when the daemon is definitely gone.
-pub fn orphans(binary: &Path, args: &[String]) -> Vec<i32> {
+pub(crate) fn orphans(binary: &Path, args: &[String]) -> Vec<i32> {
     let Ok(want) = std::fs::canonicalize(binary) else { return Vec::new() };
-    let me = std::process::id() as i32;
     // A daemon in another network namespace (a container, or another node of a namespace lab
     // sharing this PID namespace) is not this node's, even with the same binary and arguments.
     let my_net = std::fs::read_link("/proc/self/ns/net").ok();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    let mut found = Vec::new();
-    for entry in dir.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        if pid == me {
-            continue;
-        }
-        let Ok(exe) = std::fs::read_link(entry.path().join("exe")) else { continue };
-        if !same_exe(&exe, &want) {
-            continue;
-        }
-        if my_net.is_some() && std::fs::read_link(entry.path().join("ns/net")).ok() != my_net {
-            continue;
-        }
-        let alive = stat(pid).is_some_and(|s| !matches!(s.state, 'Z' | 'X'));
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if alive && argv_matches(&cmdline, args) {
-            found.push(pid);
-        }
-    }
-    found
+    proc::pids()
+        .filter(|&pid| proc::link(pid, "exe").is_some_and(|exe| same_exe(&exe, &want)))
+        .filter(|&pid| my_net.is_none() || proc::link(pid, "ns/net") == my_net)
+        .filter(|&pid| proc::stat(pid).is_some_and(|s| s.alive()))
+        .filter(|&pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            argv_matches(&cmdline, args)
+        })
+        .collect()
 }
 
 /// Open the log file as the agent, to fail start early with a clear reason.
-pub fn check_logfile(path: &Path) -> io::Result<File> {
+pub(crate) fn check_logfile(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).mode(0o640).open(path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rec(start: Option<u64>, boot: Option<&str>) -> PidRecord {
-        PidRecord { pid: 42, start, boot: boot.map(str::to_owned) }
-    }
-
-    fn st(state: char, start: u64) -> Option<Stat> {
-        Some(Stat { state, start })
-    }
+    use std::path::PathBuf;
 
     #[test]
-    fn identity_by_start_time() {
-        let r = rec(Some(100), Some("b"));
-        assert_eq!(identify(&r, st('S', 100), Some("b"), || None, None), Found::Ours(42, 'S'));
-        assert_eq!(identify(&r, st('T', 100), Some("b"), || None, None), Found::Ours(42, 'T'));
-        assert!(matches!(
-            identify(&r, st('S', 101), Some("b"), || None, None),
-            Found::NotOurs(42, _)
-        ));
-        assert!(matches!(
-            identify(&r, st('S', 100), Some("c"), || None, None),
-            Found::NotOurs(42, _)
-        ));
-        assert_eq!(identify(&r, None, Some("b"), || None, None), Found::Gone(42));
-        assert_eq!(identify(&r, st('Z', 100), Some("b"), || None, None), Found::Gone(42));
-    }
-
-    #[test]
-    fn identity_of_a_bare_pid_by_executable() {
-        let r = rec(None, None);
+    fn a_bare_pid_is_ours_only_when_it_runs_the_binary() {
         let sh = std::fs::canonicalize("/bin/sh").unwrap();
-        let same = sh.clone();
-        assert_eq!(
-            identify(&r, st('S', 5), None, || Some(same), Some(Path::new("/bin/sh"))),
-            Found::Ours(42, 'S')
-        );
+        let binary = Some(Path::new("/bin/sh"));
+        assert_eq!(runs_binary(42, Some(&sh), binary), Ok(()));
         let deleted = PathBuf::from(format!("{} (deleted)", sh.display()));
+        assert_eq!(runs_binary(42, Some(&deleted), binary), Ok(()), "binary replaced by upgrade");
         assert_eq!(
-            identify(&r, st('S', 5), None, || Some(deleted), Some(Path::new("/bin/sh"))),
-            Found::Ours(42, 'S')
+            runs_binary(42, Some(Path::new("/usr/bin/other")), binary),
+            Err("process 42 runs /usr/bin/other".into())
         );
-        let other = identify(
-            &r,
-            st('S', 5),
-            None,
-            || Some(PathBuf::from("/usr/bin/other")),
-            Some(Path::new("/bin/sh")),
-        );
-        assert_eq!(other, Found::NotOurs(42, "process 42 runs /usr/bin/other".into()));
+        assert!(runs_binary(42, None, binary).is_err());
+        assert!(runs_binary(42, Some(&sh), None).is_err(), "no binary configured: never ours");
     }
 
     #[test]
@@ -343,30 +170,52 @@ mod tests {
 
     #[test]
     fn finds_a_running_program_by_executable_and_arguments() {
-        let mut child = std::process::Command::new("/usr/bin/sleep").arg("30.5").spawn().unwrap();
-        let pid = child.id() as i32;
+        // An argument no other test process on this machine uses.
+        let arg = format!("3{}.5", std::process::id() % 100_000);
+        let other_arg = format!("{arg}1");
+        let mut child = std::process::Command::new("/usr/bin/sleep").arg(&arg).spawn().unwrap();
+        let pid = i32::try_from(child.id()).unwrap();
         let sleep = Path::new("/usr/bin/sleep");
-        let found = orphans(sleep, &["30.5".to_owned()]);
-        let other = orphans(sleep, &["30.6".to_owned()]);
+        // spawn() returns once the kernel has switched the child to sleep's memory, which can
+        // be before exec has copied the arguments there: /proc/<pid>/cmdline is empty until
+        // then. Wait for them.
+        let t0 = std::time::Instant::now();
+        while std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.is_empty())
+            && t0.elapsed() < std::time::Duration::from_secs(5)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let found = orphans(sleep, std::slice::from_ref(&arg));
+        let other = orphans(sleep, &[other_arg]);
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(found, [pid]);
         assert!(!other.contains(&pid));
-        assert!(!orphans(sleep, &["30.5".to_owned()]).contains(&pid), "reaped");
+        assert!(!orphans(sleep, &[arg]).contains(&pid), "reaped");
     }
 
-    #[test]
-    fn pid_files_are_written_atomically_and_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.pid");
-        let me = std::process::id() as i32;
-        write_pidfile(&p, &record(me)).unwrap();
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
-        assert!(matches!(find(&p, None), Found::Ours(pid, _) if pid == me));
-        remove_pidfile(&p).unwrap();
-        remove_pidfile(&p).unwrap();
-        assert_eq!(find(&p, None), Found::NoPidfile);
-        std::fs::write(&p, "junk").unwrap();
-        assert!(matches!(find(&p, None), Found::Unreadable(_)));
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// A command line matches exactly the arguments it was started with, after any
+            /// argv[0]; one argument more, less or different does not.
+            #[test]
+            fn command_lines_match_exactly_their_arguments(
+                argv0 in "[^\u{0}]{1,12}",
+                args in prop::collection::vec("[^\u{0}]{0,8}", 0..4),
+                other in prop::collection::vec("[^\u{0}]{0,8}", 0..4),
+            ) {
+                let cmdline: Vec<u8> = std::iter::once(&argv0).chain(&args).flat_map(|a| a.bytes().chain([0])).collect();
+                prop_assert!(argv_matches(&cmdline, &args));
+                prop_assert_eq!(argv_matches(&cmdline, &other), args == other);
+            }
+
+            #[test]
+            fn any_cmdline_bytes_are_judged(bytes in prop::collection::vec(any::<u8>(), 0..48)) {
+                let _ = argv_matches(&bytes, &["--config".to_owned()]);
+            }
+        }
     }
 }

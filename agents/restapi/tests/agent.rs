@@ -2,62 +2,39 @@
 //! own temporary directory (config, token, pid file, log) and port; whatever it started is
 //! killed by pid when it ends. The API's database is never reachable here (a closed loopback
 //! port), which is what the failed-start case needs; the other cases check `/health`.
-#![allow(unsafe_code)]
+//!
+//! Runs unprivileged; the few cases that need root, network namespaces or resource-agents'
+//! ocf-tester are system tests (ignored unless `--include-ignored`, as scripts/test.sh runs them).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::{Pid, getsid};
+use testkit::{Agent, Env, Outcome, STUBBORN, workspace_binary};
+
 const RESTAPI: &str = env!("CARGO_BIN_EXE_restapi");
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
-/// `target/<profile>/ferroha-api`, next to this test's `deps/` directory; built when missing.
-fn api_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable");
-        let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
-        let bin = dir.join("ferroha-api");
-        if !bin.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let st = Command::new(cargo)
-                .args(["build", "-p", "ferroha-api"])
-                .status()
-                .expect("run cargo build -p ferroha-api");
-            assert!(st.success(), "cargo build -p ferroha-api failed");
-        }
-        assert!(bin.exists(), "{} is missing; run cargo build -p ferroha-api", bin.display());
-        bin
-    })
+/// The `ferroha-api` binary of this workspace.
+fn api_binary() -> PathBuf {
+    workspace_binary("ferroha-api", "ferroha-api")
 }
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-fn kill(pid: i32, sig: i32) {
-    // SAFETY: kill(2) on a process this test started (or its group).
-    unsafe {
-        libc::kill(pid, sig);
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    rc: i32,
-    stderr: String,
-    took: Duration,
-}
-
-impl Run {
-    fn reason(&self) -> &str {
-        self.stderr.lines().rev().find_map(|l| l.strip_prefix("ocf-exit-reason:")).unwrap_or("")
-    }
+/// Signal a process this test started.
+fn kill(pid: i32, sig: Signal) {
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
 }
 
 /// One managed API: its files, port and parameters.
@@ -65,7 +42,7 @@ struct Fixture {
     dir: tempfile::TempDir,
     port: u16,
     instance: String,
-    params: Vec<(String, String)>,
+    env: Env,
 }
 
 impl Fixture {
@@ -94,14 +71,13 @@ impl Fixture {
         )
         .expect("conf");
         let d = dir.path().display().to_string();
-        let params = vec![
-            ("binary".to_owned(), api_binary().display().to_string()),
-            ("arguments".to_owned(), format!("--config '{}'", conf.display())),
-            ("pidfile".to_owned(), format!("{d}/api.pid")),
-            ("logfile".to_owned(), format!("{d}/api.log")),
-            ("health_url".to_owned(), format!("http://127.0.0.1:{port}/health")),
-        ];
-        Fixture { dir, port, instance, params }
+        let env = Env::new(&instance)
+            .param("binary", api_binary().display().to_string())
+            .param("arguments", format!("--config '{}'", conf.display()))
+            .param("pidfile", format!("{d}/api.pid"))
+            .param("logfile", format!("{d}/api.log"))
+            .param("health_url", format!("http://127.0.0.1:{port}/health"));
+        Fixture { dir, port, instance, env }
     }
 
     fn pidfile(&self) -> PathBuf {
@@ -117,46 +93,18 @@ impl Fixture {
     }
 
     fn set(&mut self, k: &str, v: &str) {
-        self.params.retain(|(pk, _)| pk != k);
-        self.params.push((k.to_owned(), v.to_owned()));
+        self.env.set_param(k, v);
     }
 
     /// Run the agent; `extra` are further environment variables.
-    fn run(&self, action: &str, extra: &[(&str, &str)]) -> Run {
+    fn run(&self, action: &str, extra: &[(&str, &str)]) -> Outcome {
         self.run_in(&[], action, extra)
     }
 
     /// Run the agent behind a command prefix (e.g. `ip netns exec NS`).
-    fn run_in(&self, prefix: &[&str], action: &str, extra: &[(&str, &str)]) -> Run {
-        let mut cmd = match prefix.split_first() {
-            Some((first, rest)) => {
-                let mut c = Command::new(first);
-                c.args(rest).arg(RESTAPI);
-                c
-            }
-            None => Command::new(RESTAPI),
-        };
-        cmd.arg(action)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("OCF_ROOT", "/usr/lib/ocf")
-            .env("OCF_RESOURCE_INSTANCE", &self.instance)
-            .env("OCF_RESKEY_CRM_meta_timeout", "20000")
-            .env("OCF_RESKEY_CRM_meta_interval", if action == "monitor" { "10000" } else { "0" })
-            .stdin(Stdio::null());
-        for (k, v) in &self.params {
-            cmd.env(format!("OCF_RESKEY_{k}"), v);
-        }
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let t0 = Instant::now();
-        let out = cmd.output().expect("run restapi");
-        Run {
-            rc: out.status.code().unwrap_or(-1),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            took: t0.elapsed(),
-        }
+    fn run_in(&self, prefix: &[&str], action: &str, extra: &[(&str, &str)]) -> Outcome {
+        let env = extra.iter().fold(self.env.clone(), |e, (k, v)| e.var(k, v));
+        Agent::new(RESTAPI).behind(prefix).run(action, &env)
     }
 
     /// Processes whose command line mentions this fixture's directory (ours, whatever the pid
@@ -180,8 +128,8 @@ impl Fixture {
 impl Drop for Fixture {
     fn drop(&mut self) {
         for pid in self.processes() {
-            kill(pid, libc::SIGCONT);
-            kill(pid, libc::SIGKILL);
+            kill(pid, Signal::SIGCONT);
+            kill(pid, Signal::SIGKILL);
             wait_gone(pid);
         }
         reap_daemons();
@@ -194,10 +142,7 @@ impl Drop for Fixture {
 fn become_subreaper() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        // SAFETY: prctl(2) with integer arguments only.
-        unsafe {
-            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        }
+        nix::sys::prctl::set_child_subreaper(true).expect("become a child subreaper");
     });
 }
 
@@ -211,11 +156,8 @@ fn reap_daemons() {
         let comm_ok = stat.contains("(ferroha-api)");
         let rest: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
         if comm_ok && rest.first() == Some(&"Z") && rest.get(1) == Some(&me.as_str()) {
-            let mut status = 0;
-            // SAFETY: waitpid(2) on a specific zombie child that no Child handle owns.
-            unsafe {
-                libc::waitpid(pid, &mut status, libc::WNOHANG);
-            }
+            // A specific zombie child that no Child handle owns.
+            let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
         }
     }
 }
@@ -240,7 +182,7 @@ fn start_monitor_stop_manage_the_real_daemon() {
     assert_eq!(r.rc, 0, "{r:?}\n{}", f.log());
     let pid = f.pid().expect("pid file");
     // Detached: its own session and process group.
-    assert_eq!(nix_getsid(pid), pid);
+    assert_eq!(getsid(Some(Pid::from_raw(pid))), Ok(Pid::from_raw(pid)));
     assert_eq!(f.processes(), [pid]);
     assert_eq!(f.run("monitor", &[]).rc, 0);
     assert_eq!(f.run("start", &[]).rc, 0, "start again is a no-op");
@@ -254,17 +196,12 @@ fn start_monitor_stop_manage_the_real_daemon() {
     assert_eq!(f.run("stop", &[]).rc, 0, "stop when stopped");
 }
 
-fn nix_getsid(pid: i32) -> i32 {
-    // SAFETY: getsid(2) only reads.
-    unsafe { libc::getsid(pid) }
-}
-
 #[test]
 fn kill_9_makes_monitor_report_not_running() {
     let f = Fixture::new();
     assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
     let pid = f.pid().expect("pid");
-    kill(pid, libc::SIGKILL);
+    kill(pid, Signal::SIGKILL);
     assert!(wait_gone(pid));
     let r = f.run("monitor", &[]);
     assert_eq!(r.rc, 7, "{r:?}");
@@ -280,7 +217,7 @@ fn hung_daemon_fails_monitor_within_its_timeout_and_stop_still_works() {
     f.set("http_timeout", "2");
     assert_eq!(f.run("start", &[]).rc, 0, "{}", f.log());
     let pid = f.pid().expect("pid");
-    kill(pid, libc::SIGSTOP);
+    kill(pid, Signal::SIGSTOP);
     let r = f.run("monitor", &[("OCF_RESKEY_CRM_meta_timeout", "10000")]);
     assert_eq!(r.rc, 1, "{r:?}");
     assert!(r.took < Duration::from_secs(10), "monitor took {:?}", r.took);
@@ -417,10 +354,11 @@ fn deep_check_runs_at_check_level_10() {
 }
 
 #[test]
+#[ignore = "system: root (the daemon runs as nobody); run by scripts/test.sh"]
 fn runs_as_user_with_a_clean_environment() {
     let f = Fixture::with_dir_mode(0o755);
     let token = f.dir.path().join("token");
-    let nobody = nix_user("nobody");
+    let nobody = uid_of("nobody");
     std::os::unix::fs::chown(&token, Some(nobody), None).expect("chown token");
     let envfile = f.dir.path().join("env");
     std::fs::write(&envfile, "export FERROHA_TEST=yes\nRUST_LOG='info'\n").expect("env");
@@ -442,15 +380,8 @@ fn runs_as_user_with_a_clean_environment() {
     assert_eq!(f.run("stop", &[]).rc, 0);
 }
 
-fn nix_user(name: &str) -> u32 {
-    let passwd = std::fs::read_to_string("/etc/passwd").expect("passwd");
-    passwd
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.first() == Some(&name)).then(|| f.get(2).and_then(|u| u.parse().ok())).flatten()
-        })
-        .expect("user exists")
+fn uid_of(name: &str) -> u32 {
+    ocf::accounts::user(name).expect("read /etc/passwd").expect("user exists").uid
 }
 
 #[test]
@@ -469,12 +400,17 @@ fn bad_configuration_names_the_parameter() {
             6,
             "parameter 'binary' must be an absolute path, not 'relative/api'",
         ),
-        ("arguments", "--config 'unterminated", 6, "parameter 'arguments': unterminated ' quote"),
+        (
+            "arguments",
+            "--config 'unterminated",
+            6,
+            "parameter 'arguments': an unclosed quote or a trailing backslash",
+        ),
         (
             "health_url",
-            "https://127.0.0.1/",
+            "http://[::1:80/",
             6,
-            "parameter 'health_url': 'https://127.0.0.1/' is not an http:// URL (https is not supported)",
+            "parameter 'health_url': 'http://[::1:80/' is not a valid URL: the IPv6 address in [brackets] is malformed or not closed",
         ),
         (
             "health_url",
@@ -507,9 +443,9 @@ fn bad_configuration_names_the_parameter() {
             "parameter 'envfile': cannot read /nonexistent/env: No such file or directory (os error 2)",
         ),
     ];
-    let base = f.params.clone();
+    let base = f.env.clone();
     for (k, v, rc, reason) in cases {
-        f.params = base.clone();
+        f.env = base.clone();
         f.set(k, v);
         let r = f.run("validate-all", &[]);
         assert_eq!((r.rc, r.reason()), (*rc, *reason), "{k}={v}");
@@ -517,8 +453,7 @@ fn bad_configuration_names_the_parameter() {
         assert_eq!(r.rc, *rc, "start with {k}={v}");
         assert_eq!(f.run("stop", &[]).rc, 0, "stop with {k}={v}");
     }
-    f.params = base;
-    f.params.retain(|(k, _)| k != "health_url");
+    f.env = base.unset_param("health_url");
     let r = f.run("validate-all", &[]);
     assert_eq!((r.rc, r.reason()), (6, "required parameter 'health_url' is not set"));
     assert!(f.processes().is_empty());
@@ -535,11 +470,13 @@ fn stop_with_a_broken_configuration_still_stops_the_daemon() {
     assert!(!f.pidfile().exists());
 }
 
+/// The schemas are checked by tests/metadata.rs (a system test: xmllint and resource-agents'
+/// schemas), so the whole sequence runs here without them.
 #[test]
 fn ferroha_check_passes() {
     let f = Fixture::new();
-    let mut c = ferroha_check::Checker::new(RESTAPI).instance(&f.instance);
-    for (k, v) in &f.params {
+    let mut c = ferroha_check::Checker::new(RESTAPI).instance(&f.instance).xmllint(false);
+    for (k, v) in f.env.param_pairs() {
         c = c.param(k, v);
     }
     let report = c.run();
@@ -548,11 +485,12 @@ fn ferroha_check_passes() {
 }
 
 #[test]
+#[ignore = "system: resource-agents' ocf-tester; run by scripts/test.sh"]
 fn ocf_tester_passes() {
     let f = Fixture::new();
     let mut cmd = Command::new("/usr/sbin/ocf-tester");
     cmd.args(["-n", &f.instance]);
-    for (k, v) in &f.params {
+    for (k, v) in f.env.param_pairs() {
         cmd.arg("-o").arg(format!("{k}={v}"));
     }
     let out = cmd.arg(RESTAPI).output().expect("run ocf-tester");
@@ -563,25 +501,13 @@ fn ocf_tester_passes() {
     assert!(f.processes().is_empty());
 }
 
-/// A daemon that ignores SIGTERM (Python, from a script in the fixture's directory); it serves
-/// HTTP on the fixture's port when `serve` is true, otherwise it only sleeps.
+/// A daemon that ignores SIGTERM (the testkit's stubborn daemon); it answers HTTP on the
+/// fixture's port when `serve` is true, otherwise it only sleeps.
 fn stubborn(f: &mut Fixture, serve: bool) {
-    let script = f.dir.path().join("stubborn.py");
-    let body = if serve {
-        format!(
-            "import http.server\nhttp.server.HTTPServer(('127.0.0.1', {}), http.server.SimpleHTTPRequestHandler).serve_forever()\n",
-            f.port
-        )
-    } else {
-        "import time\ntime.sleep(120)\n".to_owned()
-    };
-    std::fs::write(
-        &script,
-        format!("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n{body}"),
-    )
-    .expect("script");
-    f.set("binary", "/usr/bin/python3");
-    f.set("arguments", &script.display().to_string());
+    let (package, bin) = STUBBORN;
+    f.set("binary", &workspace_binary(package, bin).display().to_string());
+    let port = if serve { f.port.to_string() } else { String::new() };
+    f.set("arguments", &port);
     f.set("health_url", &format!("http://127.0.0.1:{}/", f.port));
 }
 
@@ -617,6 +543,7 @@ fn start_timeout_kills_a_daemon_that_ignores_sigterm() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn a_daemon_in_another_network_namespace_is_not_ours() {
     // Nodes of a namespace lab (or containers) share the PID namespace: a daemon with the same
     // binary and arguments in another network namespace must not make this node's probe fail.

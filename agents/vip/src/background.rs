@@ -19,7 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 ///
 /// Must be called while the process is single-threaded (the agent is; it spawns no threads
 /// before announcing), so that the child may allocate and make system calls freely.
-pub fn detach(work: impl FnOnce()) -> io::Result<()> {
+pub(crate) fn detach(work: impl FnOnce()) -> io::Result<()> {
     let null = OpenOptions::new().read(true).write(true).open("/dev/null")?;
     // SAFETY: the process is single-threaded (see above), so the child starts in a consistent
     // state; it only runs `work` and leaves through _exit.

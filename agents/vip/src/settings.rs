@@ -8,11 +8,15 @@ use std::time::Duration;
 use ocf::{OcfError, Values};
 
 use crate::netlink::RouteEntry;
-use crate::param;
+use crate::{
+    ARP_BG, ARP_COUNT, ARP_COUNT_REFRESH, ARP_INTERVAL, ARPING_TIMEOUT, BROADCAST,
+    CHECK_LINK_STATUS, CIDR_NETMASK, IFLABEL, IP, NIC, NODAD, NOPREFIXROUTE, PREFERRED_LFT,
+    RUN_ARPING,
+};
 
 /// How the prefix length is found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Prefix {
+pub(crate) enum Prefix {
     /// `cidr_netmask` was given.
     Given(u8),
     /// From the covering route.
@@ -23,7 +27,7 @@ pub enum Prefix {
 
 /// IPv4 broadcast setting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Broadcast {
+pub(crate) enum Broadcast {
     /// Computed from the prefix (`+` or empty).
     Computed,
     /// None (`-`).
@@ -34,37 +38,37 @@ pub enum Broadcast {
 
 /// The agent's parameters, typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The address.
-    pub ip: IpAddr,
+    pub(crate) ip: IpAddr,
     /// The interface, when given.
-    pub nic: Option<String>,
+    pub(crate) nic: Option<String>,
     /// The prefix length or where it comes from.
-    pub prefix: Prefix,
+    pub(crate) prefix: Prefix,
     /// IPv4 broadcast.
-    pub broadcast: Broadcast,
+    pub(crate) broadcast: Broadcast,
     /// Label suffix (`iflabel`).
-    pub iflabel: Option<String>,
+    pub(crate) iflabel: Option<String>,
     /// Announcements on start.
-    pub arp_count: u32,
+    pub(crate) arp_count: u32,
     /// Pause between announcements.
-    pub arp_interval: Duration,
+    pub(crate) arp_interval: Duration,
     /// Send all but the first announcement from a detached child.
-    pub arp_bg: bool,
+    pub(crate) arp_bg: bool,
     /// Announcements per recurring monitor.
-    pub arp_count_refresh: u32,
+    pub(crate) arp_count_refresh: u32,
     /// IPv4 duplicate probe before adding.
-    pub run_arping: bool,
+    pub(crate) run_arping: bool,
     /// How long the probe listens.
-    pub arping_timeout: Duration,
+    pub(crate) arping_timeout: Duration,
     /// IPv6: no DAD.
-    pub nodad: bool,
+    pub(crate) nodad: bool,
     /// No prefix route.
-    pub noprefixroute: bool,
+    pub(crate) noprefixroute: bool,
     /// IPv6 preferred lifetime in seconds; `None` = forever.
-    pub preferred_lft: Option<u32>,
+    pub(crate) preferred_lft: Option<u32>,
     /// A down link counts as not running.
-    pub check_link_status: bool,
+    pub(crate) check_link_status: bool,
 }
 
 /// IPaddr2 parameters with behaviour this agent does not implement: refused when set, so a
@@ -86,15 +90,6 @@ fn bad(name: &str, msg: String) -> OcfError {
     OcfError::configured(format!("parameter '{name}': {msg}"))
 }
 
-fn u32_of(values: &Values<'_>, name: &str) -> u32 {
-    // Ranges are enforced by the parameter table, so the value fits.
-    values.int(name).and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
-}
-
-fn ms(values: &Values<'_>, name: &str) -> Duration {
-    Duration::from_millis(values.int(name).and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
-}
-
 /// Prefix length from `cidr_netmask`: a number, or an IPv4 dotted mask with contiguous bits.
 fn parse_prefix(text: &str, ip: IpAddr) -> Result<u8, OcfError> {
     let max = if ip.is_ipv4() { 32 } else { 128 };
@@ -104,7 +99,7 @@ fn parse_prefix(text: &str, ip: IpAddr) -> Result<u8, OcfError> {
             return Ok(n);
         }
         return Err(bad(
-            param::CIDR_NETMASK,
+            CIDR_NETMASK.name,
             format!("{n} is not a prefix length between 1 and {max}"),
         ));
     }
@@ -114,9 +109,9 @@ fn parse_prefix(text: &str, ip: IpAddr) -> Result<u8, OcfError> {
         if bits.count_ones() == len && len > 0 {
             return Ok(u8::try_from(len).unwrap_or(32));
         }
-        return Err(bad(param::CIDR_NETMASK, format!("{mask} is not a contiguous netmask")));
+        return Err(bad(CIDR_NETMASK.name, format!("{mask} is not a contiguous netmask")));
     }
-    Err(bad(param::CIDR_NETMASK, format!("'{text}' is not a prefix length between 1 and {max}")))
+    Err(bad(CIDR_NETMASK.name, format!("'{text}' is not a prefix length between 1 and {max}")))
 }
 
 fn is_link_local(ip: IpAddr) -> bool {
@@ -133,70 +128,67 @@ fn valid_ifname(name: &str) -> bool {
 
 impl Settings {
     /// Check and type the parameters (OCF_ERR_CONFIGURED naming the parameter on error).
-    pub fn from_values(values: &Values<'_>) -> Result<Settings, OcfError> {
+    pub(crate) fn from_values(values: &Values<'_>) -> Result<Settings, OcfError> {
         if let Some(name) = values.unknown().into_iter().find(|n| UNSUPPORTED.contains(n)) {
             return Err(bad(
                 name,
                 "this IPaddr2 option is not supported by ocf:ferroha:vip".into(),
             ));
         }
-        let raw_ip = values.str(param::IP).unwrap_or_default().trim();
+        let raw_ip = values.str(&IP).trim();
         if raw_ip.contains('/') {
-            return Err(bad(param::IP, format!("'{raw_ip}' has a prefix; put it in cidr_netmask")));
+            return Err(bad(IP.name, format!("'{raw_ip}' has a prefix; put it in cidr_netmask")));
         }
         let ip: IpAddr = raw_ip
             .parse()
-            .map_err(|_| bad(param::IP, format!("'{raw_ip}' is not an IPv4 or IPv6 address")))?;
+            .map_err(|_| bad(IP.name, format!("'{raw_ip}' is not an IPv4 or IPv6 address")))?;
         if ip.is_unspecified() || ip.is_multicast() || ip == IpAddr::V4(Ipv4Addr::BROADCAST) {
-            return Err(bad(param::IP, format!("{ip} cannot be assigned to an interface")));
+            return Err(bad(IP.name, format!("{ip} cannot be assigned to an interface")));
         }
-        let nic = values.str(param::NIC).map(str::trim).map(str::to_owned);
+        let nic = values.opt_str(&NIC).map(str::trim).map(str::to_owned);
         if let Some(n) = &nic {
             if n.contains(':') {
                 return Err(bad(
-                    param::NIC,
+                    NIC.name,
                     format!("'{n}': the nic:label form is not supported; use iflabel"),
                 ));
             }
             if !valid_ifname(n) {
-                return Err(bad(param::NIC, format!("'{n}' is not a valid interface name")));
+                return Err(bad(NIC.name, format!("'{n}' is not a valid interface name")));
             }
         }
         if is_link_local(ip) && nic.is_none() {
-            return Err(bad(param::NIC, format!("must be set for the link-local address {ip}")));
+            return Err(bad(NIC.name, format!("must be set for the link-local address {ip}")));
         }
-        let prefix = match values.str(param::CIDR_NETMASK) {
+        let prefix = match values.opt_str(&CIDR_NETMASK) {
             Some(t) => Prefix::Given(parse_prefix(t, ip)?),
             None if is_link_local(ip) => Prefix::LinkLocalDefault,
             None => Prefix::FromRoute,
         };
-        let broadcast = match values.str(param::BROADCAST).map(str::trim) {
+        let broadcast = match values.opt_str(&BROADCAST).map(str::trim) {
             None | Some("+") => Broadcast::Computed,
             Some("-") => Broadcast::None,
             Some(t) if ip.is_ipv4() => Broadcast::Fixed(t.parse().map_err(|_| {
-                bad(param::BROADCAST, format!("'{t}' is not an IPv4 address, + or -"))
+                bad(BROADCAST.name, format!("'{t}' is not an IPv4 address, + or -"))
             })?),
-            Some(_) => return Err(bad(param::BROADCAST, "applies to IPv4 addresses only".into())),
+            Some(_) => return Err(bad(BROADCAST.name, "applies to IPv4 addresses only".into())),
         };
-        let iflabel = values.str(param::IFLABEL).map(str::trim).map(str::to_owned);
+        let iflabel = values.opt_str(&IFLABEL).map(str::trim).map(str::to_owned);
         if let Some(l) = &iflabel {
             if ip.is_ipv6() {
-                return Err(bad(param::IFLABEL, "labels apply to IPv4 addresses only".into()));
+                return Err(bad(IFLABEL.name, "labels apply to IPv4 addresses only".into()));
             }
             if l.chars().any(|c| c.is_whitespace() || c == '/') {
-                return Err(bad(param::IFLABEL, format!("'{l}' is not a valid label")));
+                return Err(bad(IFLABEL.name, format!("'{l}' is not a valid label")));
             }
         }
-        let preferred_lft = match values.str(param::PREFERRED_LFT).map(str::trim) {
+        let preferred_lft = match values.opt_str(&PREFERRED_LFT).map(str::trim) {
             None | Some("forever") => None,
             Some(t) if ip.is_ipv6() => Some(t.parse::<u32>().map_err(|_| {
-                bad(
-                    param::PREFERRED_LFT,
-                    format!("'{t}' is neither a number of seconds nor forever"),
-                )
+                bad(PREFERRED_LFT.name, format!("'{t}' is neither a number of seconds nor forever"))
             })?),
             Some(_) => {
-                return Err(bad(param::PREFERRED_LFT, "applies to IPv6 addresses only".into()));
+                return Err(bad(PREFERRED_LFT.name, "applies to IPv6 addresses only".into()));
             }
         };
         Ok(Settings {
@@ -205,26 +197,26 @@ impl Settings {
             prefix,
             broadcast,
             iflabel,
-            arp_count: u32_of(values, param::ARP_COUNT),
-            arp_interval: ms(values, param::ARP_INTERVAL),
-            arp_bg: values.flag(param::ARP_BG),
-            arp_count_refresh: u32_of(values, param::ARP_COUNT_REFRESH),
-            run_arping: values.flag(param::RUN_ARPING),
-            arping_timeout: ms(values, param::ARPING_TIMEOUT),
-            nodad: values.flag(param::NODAD),
-            noprefixroute: values.flag(param::NOPREFIXROUTE),
+            arp_count: values.num(&ARP_COUNT),
+            arp_interval: values.millis(&ARP_INTERVAL),
+            arp_bg: values.flag(&ARP_BG),
+            arp_count_refresh: values.num(&ARP_COUNT_REFRESH),
+            run_arping: values.flag(&RUN_ARPING),
+            arping_timeout: values.millis(&ARPING_TIMEOUT),
+            nodad: values.flag(&NODAD),
+            noprefixroute: values.flag(&NOPREFIXROUTE),
             preferred_lft,
-            check_link_status: values.flag(param::CHECK_LINK_STATUS),
+            check_link_status: values.flag(&CHECK_LINK_STATUS),
         })
     }
 
     /// The full label for `nic`, when `iflabel` is set.
-    pub fn label(&self, nic: &str) -> Option<String> {
+    pub(crate) fn label(&self, nic: &str) -> Option<String> {
         self.iflabel.as_ref().map(|l| format!("{nic}:{l}"))
     }
 
     /// The IPv4 broadcast address to set for `prefix`.
-    pub fn broadcast_for(&self, prefix: u8) -> Option<Ipv4Addr> {
+    pub(crate) fn broadcast_for(&self, prefix: u8) -> Option<Ipv4Addr> {
         let IpAddr::V4(v4) = self.ip else { return None };
         match self.broadcast {
             Broadcast::None => None,
@@ -256,7 +248,11 @@ fn covers(dst: IpAddr, prefix: u8, ip: IpAddr) -> bool {
 /// The route IPaddr2's findif would pick for `ip`: a directly connected (no gateway, like findif's
 /// `scope link`) unicast route of the main table (254) that covers it, not the default route,
 /// optionally via `oif`; the longest prefix, then the lowest metric.
-pub fn covering_route(routes: &[RouteEntry], ip: IpAddr, oif: Option<u32>) -> Option<&RouteEntry> {
+pub(crate) fn covering_route(
+    routes: &[RouteEntry],
+    ip: IpAddr,
+    oif: Option<u32>,
+) -> Option<&RouteEntry> {
     routes
         .iter()
         .filter(|r| r.unicast && r.table == 254 && r.prefix > 0 && r.oif.is_some())
@@ -272,9 +268,7 @@ mod tests {
     use ocf::{OcfCode, OcfEnv};
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Settings, OcfError> {
-        let pairs: Vec<(String, &str)> =
-            pairs.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), *v)).collect();
-        let env = OcfEnv::from_pairs(&pairs);
+        let env = OcfEnv::from_params(pairs);
         let values = Values::parse(crate::PARAMS, &env)?;
         Settings::from_values(&values)
     }
@@ -450,5 +444,39 @@ mod tests {
             Some(Some(7))
         );
         assert_eq!(covering_route(&v6, "2001:db9::5".parse().unwrap(), None), None);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any parameter values give settings or a configuration error naming a parameter.
+            #[test]
+            fn any_parameters_give_settings_or_name_one(
+                values in prop::collection::vec(
+                    prop_oneof![
+                        any::<String>(), any::<i64>().prop_map(|n| n.to_string()),
+                        any::<[u8; 4]>().prop_map(|b| Ipv4Addr::from(b).to_string()),
+                        any::<u128>().prop_map(|b| std::net::Ipv6Addr::from(b).to_string()),
+                        "[a-z0-9:.-]{0,16}", Just("true".to_owned()), Just("fe80::1".to_owned()),
+                    ],
+                    crate::PARAMS.len(),
+                ),
+            ) {
+                let pairs: Vec<(&str, &str)> =
+                    crate::PARAMS.iter().zip(&values).map(|(p, v)| (p.name, v.as_str())).collect();
+                match parse(&pairs) {
+                    Ok(s) => {
+                        let _ = (s.label("eth0"), s.broadcast_for(24));
+                    }
+                    Err(e) => {
+                        prop_assert_eq!(e.code(), OcfCode::ErrConfigured, "{}", e.reason());
+                        let named = crate::PARAMS.iter().any(|p| e.reason().contains(&format!("'{}'", p.name)));
+                        prop_assert!(named, "{}", e.reason());
+                    }
+                }
+            }
+        }
     }
 }

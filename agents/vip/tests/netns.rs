@@ -1,13 +1,16 @@
 //! The `vip` agent against the real kernel: each test builds its own pair of network namespaces
 //! joined by veth links (documentation ranges only, no route out), runs the agent binary inside
 //! one of them, watches from the other with tcpdump, and deletes both namespaces when done.
-//! Needs root.
+//! Needs root, `ip` (iproute2) and tcpdump: a system test, run by `scripts/test.sh` (`cargo test
+//! -- --include-ignored`).
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use testkit::{Agent, Env, Outcome};
 
 const VIP: &str = env!("CARGO_BIN_EXE_vip");
 static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -28,7 +31,7 @@ struct Lab {
 impl Lab {
     fn new() -> Lab {
         assert!(
-            nix_is_root(),
+            running_as_root(),
             "the vip netns tests need root (they create network namespaces); run scripts/test.sh as root"
         );
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
@@ -47,7 +50,6 @@ impl Lab {
             sh(&["ip", "-n", &lab.a, "link", "set", x, "up"]);
             sh(&["ip", "-n", &lab.b, "link", "set", y, "up"]);
         }
-        // Quiet IPv6 router solicitations etc. would only add noise to captures.
         lab
     }
 
@@ -67,27 +69,10 @@ impl Lab {
         self.ip_a(&["-o", "addr", "show", "dev", dev]).contains(&format!(" {ip}/"))
     }
 
-    /// Run `vip <action>` inside `a`.
-    fn agent(&self, action: &str, params: &[(&str, &str)], meta: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.a, VIP, action])
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("OCF_ROOT", "/usr/lib/ocf")
-            .env("OCF_RESOURCE_INSTANCE", "vip-test")
-            .env("OCF_RESKEY_CRM_meta_timeout", "20000")
-            .env("OCF_RESKEY_CRM_meta_interval", if action == "monitor" { "10000" } else { "0" });
-        for (k, v) in params {
-            cmd.env(format!("OCF_RESKEY_{k}"), v);
-        }
-        for (k, v) in meta {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run vip");
-        Run {
-            rc: out.status.code().unwrap_or(-1),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+    /// Run `vip <action>` inside `a`; `extra` are further environment variables.
+    fn agent(&self, action: &str, params: &[(&str, &str)], extra: &[(&str, &str)]) -> Outcome {
+        let env = extra.iter().fold(Env::new("vip-test").params(params), |e, (k, v)| e.var(k, v));
+        Agent::new(VIP).behind(&["ip", "netns", "exec", &self.a]).run(action, &env)
     }
 
     /// Capture in `b` on `dev` with a tcpdump filter; returns when tcpdump is listening.
@@ -121,7 +106,7 @@ impl Drop for Lab {
     }
 }
 
-fn nix_is_root() -> bool {
+fn running_as_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
@@ -148,18 +133,6 @@ impl Capture {
     }
 }
 
-#[derive(Debug)]
-struct Run {
-    rc: i32,
-    stderr: String,
-}
-
-impl Run {
-    fn reason(&self) -> &str {
-        self.stderr.lines().last().and_then(|l| l.strip_prefix("ocf-exit-reason:")).unwrap_or("")
-    }
-}
-
 const V4: &[(&str, &str)] = &[("ip", "192.0.2.100"), ("cidr_netmask", "24"), ("nic", "fh0")];
 
 fn with(
@@ -173,6 +146,7 @@ fn with(
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn ipv4_lifecycle_is_idempotent() {
     let lab = Lab::new();
     assert_eq!(lab.agent("monitor", V4, &[]).rc, 7);
@@ -198,6 +172,7 @@ fn garps(lines: &[String]) -> usize {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns), tcpdump; run by scripts/test.sh"]
 fn ipv4_start_probes_then_sends_the_configured_garp_burst() {
     let lab = Lab::new();
     let cap = lab.capture("fh1", "arp");
@@ -211,13 +186,14 @@ fn ipv4_start_probes_then_sends_the_configured_garp_burst() {
         .collect();
     let probes = lines.iter().filter(|l| l.contains("who-has 192.0.2.100 tell 0.0.0.0")).count();
     assert_eq!(garp.len(), 3, "{lines:#?}");
-    assert_eq!(probes, 2, "RFC 5227 probes before adding: {lines:#?}");
+    assert_eq!(probes, 3, "RFC 5227 probes before adding (3 per window): {lines:#?}");
     for l in &garp {
         assert!(l.contains("> ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42"), "{l}");
     }
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns), tcpdump; run by scripts/test.sh"]
 fn background_burst_completes_and_ends_when_the_address_goes() {
     let lab = Lab::new();
     let cap = lab.capture("fh1", "arp");
@@ -239,6 +215,7 @@ fn background_burst_completes_and_ends_when_the_address_goes() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns), tcpdump; run by scripts/test.sh"]
 fn monitor_refreshes_arp_but_probes_do_not() {
     let lab = Lab::new();
     let params = with(
@@ -260,6 +237,7 @@ fn monitor_refreshes_arp_but_probes_do_not() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn link_down_is_not_running_and_start_refuses() {
     let lab = Lab::new();
     assert_eq!(lab.agent("start", V4, &[]).rc, 0);
@@ -276,6 +254,7 @@ fn link_down_is_not_running_and_start_refuses() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn address_on_another_interface_is_a_failure() {
     let lab = Lab::new();
     lab.ip_a(&["addr", "add", "192.0.2.100/24", "dev", "fh2"]);
@@ -288,6 +267,7 @@ fn address_on_another_interface_is_a_failure() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn ipv4_duplicate_on_the_network_is_refused() {
     let lab = Lab::new();
     lab.ip_b(&["addr", "add", "192.0.2.100/24", "dev", "fh1"]);
@@ -307,6 +287,7 @@ fn ipv4_duplicate_on_the_network_is_refused() {
 const V6: &[(&str, &str)] = &[("ip", "2001:db8::100"), ("cidr_netmask", "64"), ("nic", "fh0")];
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns), tcpdump; run by scripts/test.sh"]
 fn ipv6_waits_for_dad_and_sends_unsolicited_na() {
     let lab = Lab::new();
     let cap = lab.capture("fh1", "icmp6 and ip6[40] == 136");
@@ -334,6 +315,7 @@ fn ipv6_waits_for_dad_and_sends_unsolicited_na() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn ipv6_dad_failure_fails_start_and_removes_the_address() {
     let lab = Lab::new();
     lab.ip_b(&["addr", "add", "2001:db8::100/64", "dev", "fh1", "nodad"]);
@@ -347,6 +329,7 @@ fn ipv6_dad_failure_fails_start_and_removes_the_address() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn nic_and_prefix_come_from_the_route() {
     let lab = Lab::new();
     lab.ip_a(&["addr", "add", "198.51.100.1/25", "dev", "fh2"]);
@@ -359,6 +342,7 @@ fn nic_and_prefix_come_from_the_route() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn configuration_that_cannot_work_here() {
     let lab = Lab::new();
     let no_route = [("ip", "203.0.113.5")];
@@ -375,6 +359,7 @@ fn configuration_that_cannot_work_here() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn stop_with_a_broken_configuration_still_releases_the_address() {
     let lab = Lab::new();
     assert_eq!(lab.agent("start", V4, &[]).rc, 0);
@@ -388,6 +373,7 @@ fn stop_with_a_broken_configuration_still_releases_the_address() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns); run by scripts/test.sh"]
 fn iflabel_is_set_and_checked() {
     let lab = Lab::new();
     let params = with(V4, &[("iflabel", "vip")]);
@@ -401,6 +387,7 @@ fn iflabel_is_set_and_checked() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns), resource-agents' ocf-tester; run by scripts/test.sh"]
 fn ocf_tester_passes() {
     let lab = Lab::new();
     let out = Command::new("ip")
@@ -425,6 +412,7 @@ fn ocf_tester_passes() {
 }
 
 #[test]
+#[ignore = "system: root + network namespaces (ip netns), xmllint + resource-agents' schemas; run by scripts/test.sh"]
 fn ferroha_check_passes() {
     let lab = Lab::new();
     let report = ferroha_check::Checker::new(VIP)

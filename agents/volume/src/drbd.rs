@@ -1,14 +1,60 @@
-//! DRBD state: pure parsers over what DRBD prints, and the promotion-score policy.
+//! DRBD: pure parsers over what DRBD prints, the promotion-score policy, and the [`Drbd`]
+//! backend that drives `drbdadm`.
 //!
 //! DRBD 8.4 (the in-kernel module of Debian's kernel) is read from `/proc/drbd`, one line per
 //! minor; DRBD 9 from `drbdsetup status --json <res>`. Both become one [`DrbdState`], from which
 //! [`score`] and [`promote_gate`] decide, so the policy is tested once on both formats.
 
+use std::path::{Path, PathBuf};
+
+use ocf::{Context, Deadline, OcfCode, OcfError, exec};
 use serde::Deserialize;
+
+use crate::minor_cache;
+use crate::replica::{
+    LocalRole, Replica, SCORE_CONSISTENT, SCORE_CURRENT, SCORE_CURRENT_PEER_UNKNOWN, ScoreAction,
+    State,
+};
+
+/// Where the loaded module reports its version (and, on 8.4, the state of every minor).
+pub(crate) const PROC_DRBD: &str = "/proc/drbd";
+
+/// What DRBD's state says against an action.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DrbdError {
+    /// `drbdsetup status --json` printed something that is not its JSON.
+    #[error("drbdsetup status --json: {0}")]
+    StatusJson(serde_json::Error),
+    /// DRBD 9 without quorum.
+    #[error("DRBD resource {resource} has no quorum; refusing to promote")]
+    NoQuorum {
+        /// The resource.
+        resource: String,
+    },
+    /// The local disk is not UpToDate (or Consistent).
+    #[error(
+        "DRBD resource {resource} has no UpToDate data here (local disk {disk}, {summary}); \
+         refusing to promote"
+    )]
+    NotUpToDate {
+        /// The resource.
+        resource: String,
+        /// The local disk state.
+        disk: String,
+        /// All states, for the reason.
+        summary: String,
+    },
+}
+
+impl From<DrbdError> for OcfError {
+    fn from(e: DrbdError) -> Self {
+        OcfError::generic(e.to_string())
+    }
+}
 
 /// A DRBD role, local or peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum DrbdRole {
     /// Primary (promoted).
     Primary,
     /// Secondary.
@@ -17,19 +63,19 @@ pub enum Role {
     Unknown,
 }
 
-impl Role {
-    fn parse(s: &str) -> Role {
+impl DrbdRole {
+    fn parse(s: &str) -> DrbdRole {
         match s {
-            "Primary" => Role::Primary,
-            "Secondary" => Role::Secondary,
-            _ => Role::Unknown,
+            "Primary" => DrbdRole::Primary,
+            "Secondary" => DrbdRole::Secondary,
+            _ => DrbdRole::Unknown,
         }
     }
 }
 
 /// A disk state (`ds:` in 8.4, `disk-state` in 9).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Disk {
+pub(crate) enum Disk {
     /// Current data.
     UpToDate,
     /// Consistent but maybe not current (no peer to compare with).
@@ -50,7 +96,7 @@ pub enum Disk {
 
 impl Disk {
     /// Parse one disk state name.
-    pub fn parse(s: &str) -> Disk {
+    pub(crate) fn parse(s: &str) -> Disk {
         match s {
             "UpToDate" => Disk::UpToDate,
             "Consistent" => Disk::Consistent,
@@ -64,7 +110,7 @@ impl Disk {
     }
 
     /// The name DRBD prints.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Disk::UpToDate => "UpToDate",
             Disk::Consistent => "Consistent",
@@ -79,18 +125,18 @@ impl Disk {
 
 /// One peer as seen locally.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Peer {
+pub(crate) struct Peer {
     /// Connection state (8.4 `cs:`, 9 `connection-state`), e.g. `Connected`, `StandAlone`.
-    pub connection: String,
+    pub(crate) connection: String,
     /// The peer's role.
-    pub role: Role,
+    pub(crate) role: DrbdRole,
     /// The peer's disk.
-    pub disk: Disk,
+    pub(crate) disk: Disk,
 }
 
 impl Peer {
     /// Whether replication to this peer is up (8.4 folds replication states into `cs:`).
-    pub fn connected(&self) -> bool {
+    pub(crate) fn connected(&self) -> bool {
         !matches!(
             self.connection.as_str(),
             "StandAlone"
@@ -111,30 +157,30 @@ impl Peer {
 
 /// The state of one configured resource (volume 0).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DrbdState {
+pub(crate) struct DrbdState {
     /// Local role.
-    pub role: Role,
+    pub(crate) role: DrbdRole,
     /// Local disk.
-    pub disk: Disk,
+    pub(crate) disk: Disk,
     /// Peers (one on 8.4).
-    pub peers: Vec<Peer>,
+    pub(crate) peers: Vec<Peer>,
     /// DRBD 9 quorum; always true on 8.4, which has none.
-    pub quorum: bool,
+    pub(crate) quorum: bool,
 }
 
 impl DrbdState {
     /// A peer that is StandAlone: replication stopped, typically after a split brain.
-    pub fn standalone(&self) -> bool {
+    pub(crate) fn standalone(&self) -> bool {
         self.peers.iter().any(|p| p.connection == "StandAlone")
     }
 
     /// Every peer is connected (and there is at least one).
-    pub fn all_connected(&self) -> bool {
+    pub(crate) fn all_connected(&self) -> bool {
         !self.peers.is_empty() && self.peers.iter().all(Peer::connected)
     }
 
     /// One line for logs and reasons.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let peers: Vec<String> = self
             .peers
             .iter()
@@ -152,7 +198,7 @@ impl DrbdState {
 
 /// The DRBD generation of the loaded module, from the first line of `/proc/drbd`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Generation {
+pub(crate) enum Generation {
     /// 8.4 (and older 8.x): state in `/proc/drbd`.
     V8,
     /// 9 and later: state from `drbdsetup status --json`.
@@ -160,7 +206,7 @@ pub enum Generation {
 }
 
 /// `version: 8.4.11 (api:1/proto:86-101)` → V8; `version: 9.2.x …` → V9.
-pub fn generation(proc_drbd: &str) -> Option<Generation> {
+pub(crate) fn generation(proc_drbd: &str) -> Option<Generation> {
     let first = proc_drbd.lines().next()?;
     let v = first.strip_prefix("version:")?.trim();
     let major: u32 = v.split('.').next()?.parse().ok()?;
@@ -168,7 +214,7 @@ pub fn generation(proc_drbd: &str) -> Option<Generation> {
 }
 
 /// The state of `minor` from DRBD 8.4's `/proc/drbd`; `None` when it is unconfigured.
-pub fn parse_proc_drbd(text: &str, minor: u32) -> Option<DrbdState> {
+pub(crate) fn parse_proc_drbd(text: &str, minor: u32) -> Option<DrbdState> {
     let prefix = format!("{minor}:");
     let line = text.lines().map(str::trim_start).find(|l| {
         l.strip_prefix(&prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
@@ -192,11 +238,11 @@ pub fn parse_proc_drbd(text: &str, minor: u32) -> Option<DrbdState> {
     let (local_role, peer_role) = ro.unwrap_or(("Unknown", "Unknown"));
     let (local_disk, peer_disk) = ds.unwrap_or(("Diskless", "DUnknown"));
     Some(DrbdState {
-        role: Role::parse(local_role),
+        role: DrbdRole::parse(local_role),
         disk: Disk::parse(local_disk),
         peers: vec![Peer {
             connection: cs.to_owned(),
-            role: Role::parse(peer_role),
+            role: DrbdRole::parse(peer_role),
             disk: Disk::parse(peer_disk),
         }],
         quorum: true,
@@ -204,7 +250,7 @@ pub fn parse_proc_drbd(text: &str, minor: u32) -> Option<DrbdState> {
 }
 
 /// The minor number of a `/dev/drbdN` device path.
-pub fn minor_of_device(device: &str) -> Option<u32> {
+pub(crate) fn minor_of_device(device: &str) -> Option<u32> {
     device.strip_prefix("/dev/drbd")?.parse().ok()
 }
 
@@ -246,9 +292,11 @@ struct JsonPeerDevice {
 
 /// The state of volume 0 of `resource` from DRBD 9's `drbdsetup status --json`; `Ok(None)`
 /// when the resource is not in the output (down).
-pub fn parse_status_json(text: &str, resource: &str) -> Result<Option<DrbdState>, String> {
-    let all: Vec<JsonResource> =
-        serde_json::from_str(text).map_err(|e| format!("drbdsetup status --json: {e}"))?;
+pub(crate) fn parse_status_json(
+    text: &str,
+    resource: &str,
+) -> Result<Option<DrbdState>, DrbdError> {
+    let all: Vec<JsonResource> = serde_json::from_str(text).map_err(DrbdError::StatusJson)?;
     let Some(res) = all.into_iter().find(|r| r.name == resource) else {
         return Ok(None);
     };
@@ -260,13 +308,13 @@ pub fn parse_status_json(text: &str, resource: &str) -> Result<Option<DrbdState>
             let pd = c.peer_devices.iter().find(|p| p.volume == 0).or(c.peer_devices.first());
             Peer {
                 connection: c.connection_state.clone(),
-                role: Role::parse(&c.peer_role),
+                role: DrbdRole::parse(&c.peer_role),
                 disk: pd.map_or(Disk::DUnknown, |p| Disk::parse(&p.peer_disk_state)),
             }
         })
         .collect();
     Ok(Some(DrbdState {
-        role: Role::parse(&res.role),
+        role: DrbdRole::parse(&res.role),
         disk: dev.map_or(Disk::Diskless, |d| Disk::parse(&d.disk_state)),
         peers,
         quorum: dev.and_then(|d| d.quorum).unwrap_or(true),
@@ -277,7 +325,7 @@ pub fn parse_status_json(text: &str, resource: &str) -> Result<Option<DrbdState>
 /// this drbd-utils has no `status --json`). Lines are `<verb> <object> key:value…`; the initial
 /// dump ends with `exists -`, and later `create`/`change` lines update the same objects. `None`
 /// when the resource does not appear.
-pub fn parse_events2(text: &str, resource: &str) -> Option<DrbdState> {
+pub(crate) fn parse_events2(text: &str, resource: &str) -> Option<DrbdState> {
     let mut state: Option<DrbdState> = None;
     // Peers in order of appearance, keyed by peer-node-id.
     let mut peer_ids: Vec<String> = Vec::new();
@@ -299,13 +347,13 @@ pub fn parse_events2(text: &str, resource: &str) -> Option<DrbdState> {
                 continue;
             }
             let s = state.get_or_insert_with(|| DrbdState {
-                role: Role::Unknown,
+                role: DrbdRole::Unknown,
                 disk: Disk::Diskless,
                 peers: Vec::new(),
                 quorum: true,
             });
             if let Some(r) = get("role") {
-                s.role = Role::parse(r);
+                s.role = DrbdRole::parse(r);
             }
             continue;
         }
@@ -328,7 +376,7 @@ pub fn parse_events2(text: &str, resource: &str) -> Option<DrbdState> {
                         peer_ids.push(id.to_owned());
                         s.peers.push(Peer {
                             connection: "Unknown".into(),
-                            role: Role::Unknown,
+                            role: DrbdRole::Unknown,
                             disk: Disk::DUnknown,
                         });
                         s.peers.len() - 1
@@ -343,7 +391,7 @@ pub fn parse_events2(text: &str, resource: &str) -> Option<DrbdState> {
                         peer.connection = c.to_owned();
                     }
                     if let Some(r) = get("role") {
-                        peer.role = Role::parse(r);
+                        peer.role = DrbdRole::parse(r);
                     }
                 } else if volume0 && let Some(d) = get("peer-disk") {
                     peer.disk = Disk::parse(d);
@@ -355,63 +403,229 @@ pub fn parse_events2(text: &str, resource: &str) -> Option<DrbdState> {
     state
 }
 
-/// What a monitor does with the promotion score.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScoreAction {
-    /// Set this score.
-    Set(i64),
-    /// Remove the score: this node must not be promoted.
-    Delete,
-    /// Leave it as it is (the disk state is changing).
-    Keep,
-}
-
-/// Local UpToDate data, Primary or every peer disk known.
-pub const SCORE_UPTODATE: i64 = 10000;
-/// Local UpToDate data, but some peer's disk is unknown (it may have newer data).
-pub const SCORE_UPTODATE_PEER_UNKNOWN: i64 = 1000;
-/// Only Consistent data (no peer to compare with): promotable as a last resort.
-pub const SCORE_CONSISTENT: i64 = 0;
-
 /// The promotion score, after LINBIT drbd.ocf's `adjust_master_score` semantics with its default
 /// values (`0 10 1000 10000`), except that a node whose only access to UpToDate data is through
 /// a peer gets no score (drbd.ocf gives 10): promote refuses there (see [`promote_gate`]).
-pub fn score(state: Option<&DrbdState>) -> ScoreAction {
+pub(crate) fn score(state: Option<&DrbdState>) -> ScoreAction {
     let Some(s) = state else { return ScoreAction::Delete };
     if !s.quorum {
         return ScoreAction::Delete;
     }
     match &s.disk {
-        Disk::UpToDate if s.role == Role::Primary => ScoreAction::Set(SCORE_UPTODATE),
+        Disk::UpToDate if s.role == DrbdRole::Primary => ScoreAction::Set(SCORE_CURRENT),
         Disk::UpToDate if s.peers.iter().all(|p| p.disk != Disk::DUnknown) => {
-            ScoreAction::Set(SCORE_UPTODATE)
+            ScoreAction::Set(SCORE_CURRENT)
         }
-        Disk::UpToDate => ScoreAction::Set(SCORE_UPTODATE_PEER_UNKNOWN),
+        Disk::UpToDate => ScoreAction::Set(SCORE_CURRENT_PEER_UNKNOWN),
         Disk::Consistent => ScoreAction::Set(SCORE_CONSISTENT),
         Disk::Transitional(_) => ScoreAction::Keep,
         _ => ScoreAction::Delete,
     }
 }
 
-/// Whether this node may be promoted; `Err` is the reason naming the resource and states.
-pub fn promote_gate(resource: &str, s: &DrbdState) -> Result<(), String> {
+/// Whether this node may be promoted; the error names the resource and states.
+pub(crate) fn promote_gate(resource: &str, s: &DrbdState) -> Result<(), DrbdError> {
     if !s.quorum {
-        return Err(format!("DRBD resource {resource} has no quorum; refusing to promote"));
+        return Err(DrbdError::NoQuorum { resource: resource.to_owned() });
     }
     match s.disk {
         Disk::UpToDate | Disk::Consistent => Ok(()),
-        _ => Err(format!(
-            "DRBD resource {resource} has no UpToDate data here (local disk {}, {}); refusing to \
-             promote",
-            s.disk.name(),
-            s.summary()
-        )),
+        _ => Err(DrbdError::NotUpToDate {
+            resource: resource.to_owned(),
+            disk: s.disk.name().to_owned(),
+            summary: s.summary(),
+        }),
+    }
+}
+
+/// The backend-neutral state of `resource`.
+pub(crate) fn observe(resource: &str, s: Option<&DrbdState>) -> State {
+    let Some(st) = s else { return State::DOWN };
+    State {
+        role: if st.role == DrbdRole::Primary { LocalRole::Primary } else { LocalRole::Secondary },
+        connected: st.all_connected(),
+        score: score(s),
+        warning: st.standalone().then(|| {
+            format!(
+                "DRBD resource {resource} is StandAlone ({}): not replicating, possibly after a \
+                 split brain; this agent never discards data: resolve it by hand",
+                st.summary()
+            )
+        }),
+    }
+}
+
+/// A DRBD resource driven through `drbdadm` (state from `/proc/drbd` on 8.4, `drbdsetup` on 9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Drbd {
+    pub(crate) resource: String,
+    /// The device, when the configuration names it.
+    pub(crate) device: Option<String>,
+    /// drbdadm -c.
+    pub(crate) drbdconf: Option<String>,
+    /// [`PROC_DRBD`], or a fixture in tests.
+    pub(crate) proc_drbd: PathBuf,
+    /// Where the minor found by `drbdadm sh-minor` is kept (see [`crate::minor_cache`]).
+    pub(crate) minor_cache: Option<PathBuf>,
+}
+
+impl Drbd {
+    /// The module is loaded.
+    pub(crate) fn loaded(&self) -> bool {
+        self.proc_drbd.exists()
+    }
+
+    /// `[-c <drbdconf>] <verb> <resource>`.
+    fn args<'a>(&'a self, verb: &'a str) -> Vec<&'a str> {
+        let mut all: Vec<&str> = Vec::new();
+        if let Some(c) = &self.drbdconf {
+            all.extend(["-c", c.as_str()]);
+        }
+        all.extend([verb, self.resource.as_str()]);
+        all
+    }
+
+    /// `drbdadm <verb> <resource>`, failing with the tool's words.
+    fn run(&self, verb: &str, deadline: &Deadline) -> Result<exec::Output, OcfError> {
+        exec::run("drbdadm", &self.args(verb), deadline)
+            .with_context(|| format!("drbdadm {verb} {} failed", self.resource))
+    }
+
+    fn minor(&self, deadline: &Deadline) -> Result<u32, OcfError> {
+        if let Some(m) = self.device.as_deref().and_then(minor_of_device) {
+            return Ok(m);
+        }
+        let fp = self.minor_cache.as_ref().map(|cache| (cache, self.conf_fingerprint()));
+        if let Some(m) = fp.as_ref().and_then(|(cache, fp)| minor_cache::load(cache, fp)) {
+            return Ok(m);
+        }
+        let out = exec::run("drbdadm", &self.args("sh-minor"), deadline)
+            .with_context(|| format!("cannot find the minor of DRBD resource {}", self.resource))?;
+        let minor = out.stdout.trim().parse().map_err(|_| {
+            OcfError::generic(format!(
+                "drbdadm sh-minor {} printed '{}', not a minor number",
+                self.resource,
+                out.stdout.trim()
+            ))
+        })?;
+        if let Some((cache, fp)) = &fp
+            && let Err(e) = minor_cache::store(cache, fp, minor)
+        {
+            log::debug!("cannot keep the minor of {} in {}: {e}", self.resource, cache.display());
+        }
+        Ok(minor)
+    }
+
+    /// The fingerprint of the configuration files drbdadm reads for this resource.
+    fn conf_fingerprint(&self) -> String {
+        match &self.drbdconf {
+            Some(c) => minor_cache::fingerprint(&[Path::new(c)]),
+            None => {
+                let confs: Vec<&Path> =
+                    minor_cache::DEFAULT_CONFS.iter().map(|c| Path::new(*c)).collect();
+                minor_cache::fingerprint(&confs)
+            }
+        }
+    }
+
+    fn read(&self, deadline: &Deadline) -> Result<Option<DrbdState>, OcfError> {
+        let Ok(proc_drbd) = std::fs::read_to_string(&self.proc_drbd) else {
+            return Ok(None); // module not loaded: nothing is up
+        };
+        if generation(&proc_drbd) != Some(Generation::V9) {
+            return Ok(parse_proc_drbd(&proc_drbd, self.minor(deadline)?));
+        }
+        let status = |args: &[&str]| {
+            exec::output("drbdsetup", args, deadline).context("cannot read the DRBD state")
+        };
+        let out = status(&["status", "--json", &self.resource])?;
+        if out.status.success() {
+            return Ok(parse_status_json(&out.stdout, &self.resource)?);
+        }
+        // Older drbd-utils without --json: the event stream's initial dump.
+        let ev = status(&["events2", "--now", &self.resource])?;
+        // Both failing means "No such resource": down.
+        Ok(if ev.status.success() { parse_events2(&ev.stdout, &self.resource) } else { None })
+    }
+}
+
+impl Replica for Drbd {
+    fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    fn state(&self, deadline: &Deadline) -> Result<State, OcfError> {
+        Ok(observe(&self.resource, self.read(deadline)?.as_ref()))
+    }
+
+    fn device(&self, deadline: &Deadline) -> Result<String, OcfError> {
+        match &self.device {
+            Some(d) => Ok(d.clone()),
+            None => {
+                let out = exec::run("drbdadm", &self.args("sh-dev"), deadline)
+                    .with_context(|| format!("cannot find the device of {}", self.resource))?;
+                Ok(out.stdout.trim().to_owned())
+            }
+        }
+    }
+
+    fn up(&self, deadline: &Deadline) -> Result<(), OcfError> {
+        if !self.loaded() {
+            exec::run("modprobe", &["drbd"], deadline)
+                .context("the drbd kernel module cannot be loaded")?;
+        }
+        self.run("up", deadline).map(|_| ())
+    }
+
+    fn down(&self, deadline: &Deadline) -> Result<(), OcfError> {
+        self.run("down", deadline).map(|_| ())
+    }
+
+    fn to_secondary(&self, deadline: &Deadline) -> Result<(), OcfError> {
+        self.run("secondary", deadline).map(|_| ())
+    }
+
+    fn to_primary(&self, deadline: &Deadline) -> Result<(), OcfError> {
+        let Some(s) = self.read(deadline)? else {
+            return Err(OcfError::new(
+                OcfCode::NotRunning,
+                format!("{} is not started; cannot promote", self.resource),
+            ));
+        };
+        promote_gate(&self.resource, &s)?;
+        let out = exec::output("drbdadm", &self.args("primary"), deadline)
+            .with_context(|| format!("drbdadm primary {} failed", self.resource))?;
+        match out.status.code() {
+            Some(0) => Ok(()),
+            Some(17) => Err(OcfError::generic(format!(
+                "DRBD refused to promote {} without access to UpToDate data (exit 17)",
+                self.resource
+            ))),
+            c => Err(OcfError::generic(format!(
+                "drbdadm primary {} failed (exit {}): {}",
+                self.resource,
+                c.map_or("signal".into(), |c| c.to_string()),
+                out.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+            ))),
+        }
+    }
+}
+
+/// The backend for a resource, reading `/proc/drbd`.
+pub(crate) fn backend(resource: &str, device: Option<String>, drbdconf: Option<String>) -> Drbd {
+    Drbd {
+        resource: resource.to_owned(),
+        device,
+        drbdconf,
+        proc_drbd: Path::new(PROC_DRBD).into(),
+        minor_cache: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     const PROC_PRIMARY: &str = include_str!("../tests/fixtures/proc_drbd_84_primary.txt");
     const PROC_SECONDARY: &str = include_str!("../tests/fixtures/proc_drbd_84_secondary.txt");
@@ -432,25 +646,25 @@ mod tests {
             rec("peer", include_str!("../tests/fixtures/proc_drbd_84_rec_secondary.txt")),
             rec("out", include_str!("../tests/fixtures/proc_drbd_84_rec_outdated_standalone.txt")),
         ];
-        let got: Vec<(String, ScoreAction, Option<Role>)> = cases
+        let got: Vec<(String, ScoreAction, Option<DrbdRole>)> = cases
             .iter()
             .map(|(n, s)| (n.clone(), score(s.as_ref()), s.as_ref().map(|s| s.role)))
             .collect();
         use ScoreAction::*;
         let want = [
             ("down", Delete, None),
-            ("inc", Delete, Some(Role::Secondary)),
-            ("sec", Set(10000), Some(Role::Secondary)),
-            ("pri", Set(10000), Some(Role::Primary)),
-            ("peer", Set(10000), Some(Role::Secondary)),
-            ("out", Delete, Some(Role::Secondary)),
+            ("inc", Delete, Some(DrbdRole::Secondary)),
+            ("sec", Set(10000), Some(DrbdRole::Secondary)),
+            ("pri", Set(10000), Some(DrbdRole::Primary)),
+            ("peer", Set(10000), Some(DrbdRole::Secondary)),
+            ("out", Delete, Some(DrbdRole::Secondary)),
         ];
         for ((n, sc, r), (wn, wsc, wr)) in got.iter().zip(want) {
             assert_eq!((n.as_str(), *sc, *r), (wn, wsc, wr));
         }
         let out = cases[5].1.as_ref().unwrap();
         assert!(out.standalone());
-        assert!(promote_gate("r0", out).unwrap_err().contains("local disk Outdated"));
+        assert!(promote_gate("r0", out).unwrap_err().to_string().contains("local disk Outdated"));
         assert!(promote_gate("r0", cases[1].1.as_ref().unwrap()).is_err());
         assert_eq!(
             generation(include_str!("../tests/fixtures/proc_drbd_84_rec_down.txt")),
@@ -469,13 +683,13 @@ mod tests {
     #[test]
     fn proc_drbd_84_primary_and_secondary() {
         let p = parse_proc_drbd(PROC_PRIMARY, 0).unwrap();
-        assert_eq!((p.role, &p.disk), (Role::Primary, &Disk::UpToDate));
+        assert_eq!((p.role, &p.disk), (DrbdRole::Primary, &Disk::UpToDate));
         assert_eq!(p.peers[0].connection, "Connected");
-        assert_eq!((p.peers[0].role, &p.peers[0].disk), (Role::Secondary, &Disk::UpToDate));
+        assert_eq!((p.peers[0].role, &p.peers[0].disk), (DrbdRole::Secondary, &Disk::UpToDate));
         assert!(p.all_connected());
         let s = parse_proc_drbd(PROC_SECONDARY, 0).unwrap();
-        assert_eq!(s.role, Role::Secondary);
-        assert_eq!(s.peers[0].role, Role::Primary);
+        assert_eq!(s.role, DrbdRole::Secondary);
+        assert_eq!(s.peers[0].role, DrbdRole::Primary);
         assert_eq!(parse_proc_drbd(PROC_PRIMARY, 1), None, "minor 1 is not listed");
         assert_eq!(parse_proc_drbd(PROC_PRIMARY, 10), None);
     }
@@ -486,7 +700,9 @@ mod tests {
         let s = parse_proc_drbd(PROC_SYNC, 0).unwrap();
         assert_eq!(s.disk, Disk::Inconsistent);
         assert!(s.all_connected(), "SyncTarget is connected");
-        assert!(promote_gate("r0", &s).unwrap_err().contains("local disk Inconsistent"));
+        assert!(
+            promote_gate("r0", &s).unwrap_err().to_string().contains("local disk Inconsistent")
+        );
         assert_eq!(score(Some(&s)), ScoreAction::Delete);
     }
 
@@ -496,17 +712,17 @@ mod tests {
         assert!(s.standalone());
         assert!(!s.all_connected());
         assert_eq!(s.peers[0].disk, Disk::DUnknown);
-        assert_eq!(score(Some(&s)), ScoreAction::Set(SCORE_UPTODATE_PEER_UNKNOWN));
+        assert_eq!(score(Some(&s)), ScoreAction::Set(SCORE_CURRENT_PEER_UNKNOWN));
     }
 
     #[test]
     fn status_json_9() {
         let s = parse_status_json(JSON_SECONDARY, "r0").unwrap().unwrap();
-        assert_eq!((s.role, &s.disk, s.quorum), (Role::Secondary, &Disk::UpToDate, true));
+        assert_eq!((s.role, &s.disk, s.quorum), (DrbdRole::Secondary, &Disk::UpToDate, true));
         assert_eq!(s.peers.len(), 1);
-        assert_eq!(s.peers[0].role, Role::Primary);
+        assert_eq!(s.peers[0].role, DrbdRole::Primary);
         assert!(s.all_connected());
-        assert_eq!(score(Some(&s)), ScoreAction::Set(SCORE_UPTODATE));
+        assert_eq!(score(Some(&s)), ScoreAction::Set(SCORE_CURRENT));
         assert_eq!(parse_status_json(JSON_SECONDARY, "r1").unwrap(), None);
         assert_eq!(parse_status_json("[]", "r0").unwrap(), None);
         assert!(parse_status_json("{not json", "r0").is_err());
@@ -516,17 +732,17 @@ mod tests {
     fn events2_9() {
         let text = include_str!("../tests/fixtures/events2_9_now.txt");
         let s = parse_events2(text, "r0").unwrap();
-        assert_eq!((s.role, &s.disk, s.quorum), (Role::Secondary, &Disk::UpToDate, true));
+        assert_eq!((s.role, &s.disk, s.quorum), (DrbdRole::Secondary, &Disk::UpToDate, true));
         assert_eq!(s.peers.len(), 1);
         assert_eq!(s.peers[0].connection, "Connected");
-        assert_eq!((s.peers[0].role, &s.peers[0].disk), (Role::Primary, &Disk::UpToDate));
-        assert_eq!(score(Some(&s)), ScoreAction::Set(SCORE_UPTODATE));
-        assert_eq!(parse_events2(text, "other").unwrap().role, Role::Primary);
+        assert_eq!((s.peers[0].role, &s.peers[0].disk), (DrbdRole::Primary, &Disk::UpToDate));
+        assert_eq!(score(Some(&s)), ScoreAction::Set(SCORE_CURRENT));
+        assert_eq!(parse_events2(text, "other").unwrap().role, DrbdRole::Primary);
         assert_eq!(parse_events2(text, "r9"), None);
         assert_eq!(parse_events2("", "r0"), None);
     }
 
-    /// The verbatim sequence from drbd-utils' tests/v9/events2-sync.test (rust-deps.md §8).
+    /// The verbatim sequence from drbd-utils' tests/v9/events2-sync.test.
     #[test]
     fn events2_9_changes_apply_in_order() {
         let text = "exists -\n\
@@ -542,7 +758,7 @@ change peer-device name:some-resource peer-node-id:1 conn-name:some-peer volume:
         assert_eq!(s.disk, Disk::UpToDate);
         assert_eq!(s.peers.len(), 1);
         assert_eq!(s.peers[0].connection, "Connected");
-        assert_eq!((s.peers[0].role, &s.peers[0].disk), (Role::Secondary, &Disk::Inconsistent));
+        assert_eq!((s.peers[0].role, &s.peers[0].disk), (DrbdRole::Secondary, &Disk::Inconsistent));
         assert!(!s.standalone());
         let quorum_lost = format!("{text}change device name:some-resource volume:0 quorum:no\n");
         assert!(!parse_events2(&quorum_lost, "some-resource").unwrap().quorum);
@@ -553,18 +769,18 @@ change peer-device name:some-resource peer-node-id:1 conn-name:some-peer volume:
         let s = parse_status_json(JSON_DISCONNECTED, "r0").unwrap().unwrap();
         assert!(!s.quorum);
         assert_eq!(s.peers[0].disk, Disk::DUnknown, "no peer_devices");
-        assert_eq!(s.peers[0].role, Role::Unknown, "no peer-role");
+        assert_eq!(s.peers[0].role, DrbdRole::Unknown, "no peer-role");
         assert_eq!(score(Some(&s)), ScoreAction::Delete);
-        assert!(promote_gate("r0", &s).unwrap_err().contains("no quorum"));
+        assert!(promote_gate("r0", &s).unwrap_err().to_string().contains("no quorum"));
     }
 
-    fn state(role: Role, disk: Disk, peer_disk: Disk) -> DrbdState {
+    fn state(role: DrbdRole, disk: Disk, peer_disk: Disk) -> DrbdState {
         DrbdState {
             role,
             disk,
             peers: vec![Peer {
                 connection: "Connected".into(),
-                role: Role::Unknown,
+                role: DrbdRole::Unknown,
                 disk: peer_disk,
             }],
             quorum: true,
@@ -575,16 +791,16 @@ change peer-device name:some-resource peer-node-id:1 conn-name:some-peer volume:
     fn score_table() {
         use Disk::*;
         let t = |role, d, p| score(Some(&state(role, d, p)));
-        assert_eq!(t(Role::Primary, UpToDate, DUnknown), ScoreAction::Set(10000));
-        assert_eq!(t(Role::Secondary, UpToDate, UpToDate), ScoreAction::Set(10000));
-        assert_eq!(t(Role::Secondary, UpToDate, Outdated), ScoreAction::Set(10000));
-        assert_eq!(t(Role::Secondary, UpToDate, DUnknown), ScoreAction::Set(1000));
-        assert_eq!(t(Role::Secondary, Consistent, DUnknown), ScoreAction::Set(0));
-        assert_eq!(t(Role::Secondary, Outdated, UpToDate), ScoreAction::Delete);
-        assert_eq!(t(Role::Secondary, Inconsistent, UpToDate), ScoreAction::Delete);
-        assert_eq!(t(Role::Secondary, Diskless, UpToDate), ScoreAction::Delete);
+        assert_eq!(t(DrbdRole::Primary, UpToDate, DUnknown), ScoreAction::Set(10000));
+        assert_eq!(t(DrbdRole::Secondary, UpToDate, UpToDate), ScoreAction::Set(10000));
+        assert_eq!(t(DrbdRole::Secondary, UpToDate, Outdated), ScoreAction::Set(10000));
+        assert_eq!(t(DrbdRole::Secondary, UpToDate, DUnknown), ScoreAction::Set(1000));
+        assert_eq!(t(DrbdRole::Secondary, Consistent, DUnknown), ScoreAction::Set(0));
+        assert_eq!(t(DrbdRole::Secondary, Outdated, UpToDate), ScoreAction::Delete);
+        assert_eq!(t(DrbdRole::Secondary, Inconsistent, UpToDate), ScoreAction::Delete);
+        assert_eq!(t(DrbdRole::Secondary, Diskless, UpToDate), ScoreAction::Delete);
         assert_eq!(
-            t(Role::Secondary, Transitional("Attaching".into()), UpToDate),
+            t(DrbdRole::Secondary, Transitional("Attaching".into()), UpToDate),
             ScoreAction::Keep
         );
         assert_eq!(score(None), ScoreAction::Delete);
@@ -593,10 +809,40 @@ change peer-device name:some-resource peer-node-id:1 conn-name:some-peer volume:
     #[test]
     fn promote_gate_names_the_state() {
         use Disk::*;
-        assert!(promote_gate("r0", &state(Role::Secondary, UpToDate, UpToDate)).is_ok());
-        assert!(promote_gate("r0", &state(Role::Secondary, Consistent, DUnknown)).is_ok());
-        let e = promote_gate("r0", &state(Role::Secondary, Outdated, DUnknown)).unwrap_err();
+        assert!(promote_gate("r0", &state(DrbdRole::Secondary, UpToDate, UpToDate)).is_ok());
+        assert!(promote_gate("r0", &state(DrbdRole::Secondary, Consistent, DUnknown)).is_ok());
+        let e = promote_gate("r0", &state(DrbdRole::Secondary, Outdated, DUnknown))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("DRBD resource r0 has no UpToDate data here (local disk Outdated"));
+    }
+
+    /// A steady monitor takes the minor from the cache, without drbdadm; a configuration
+    /// change sends it back to drbdadm. The configuration names no host this machine has, so
+    /// `drbdadm sh-minor` fails (as it does without drbdadm installed): a minor returned is the
+    /// cache's.
+    #[test]
+    fn minor_comes_from_the_cache_until_the_configuration_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("drbd.conf");
+        fs::write(&conf, "include \"r0.res\";\n").unwrap();
+        let res = dir.path().join("r0.res");
+        let body = "resource r0 {\n  device /dev/drbd5;\n  disk /dev/loop9;\n  meta-disk internal;\n\
+                    on ferroha-test-absent-a { address 192.0.2.1:7789; }\n\
+                    on ferroha-test-absent-b { address 192.0.2.2:7789; }\n}\n";
+        fs::write(&res, body).unwrap();
+        let mut d = backend("r0", None, Some(conf.display().to_string()));
+        let state = tempfile::tempdir().unwrap();
+        let cache = state.path().join("r0.drbd-minor");
+        d.minor_cache = Some(cache.clone());
+        let deadline = Deadline::after(std::time::Duration::from_secs(10));
+        assert!(d.minor(&deadline).is_err(), "nothing kept: drbdadm is asked, and fails here");
+        minor_cache::store(&cache, &d.conf_fingerprint(), 9).unwrap();
+        assert_eq!(d.minor(&deadline).unwrap(), 9);
+        fs::write(&res, body.replace("drbd5", "drbd6")).unwrap();
+        let f = fs::File::options().write(true).open(&res).unwrap();
+        f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5)).unwrap();
+        assert!(d.minor(&deadline).is_err(), "changed configuration: drbdadm is asked again");
     }
 
     #[test]
@@ -605,5 +851,182 @@ change peer-device name:some-resource peer-node-id:1 conn-name:some-peer volume:
         assert_eq!(minor_of_device("/dev/drbd12"), Some(12));
         assert_eq!(minor_of_device("/dev/drbd/by-res/r0/0"), None);
         assert_eq!(minor_of_device("/dev/sda"), None);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const ROLES: &[&str] = &["Primary", "Secondary", "Unknown"];
+        const DISKS: &[&str] = &[
+            "UpToDate",
+            "Consistent",
+            "Outdated",
+            "Inconsistent",
+            "Diskless",
+            "DUnknown",
+            "Attaching",
+            "Failed",
+            "Negotiating",
+        ];
+        const STATES: &[&str] =
+            &["Connected", "StandAlone", "WFConnection", "SyncSource", "Unknown"];
+
+        fn one_of(list: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+            prop::sample::select(list)
+        }
+
+        /// Text made of what DRBD prints, so that some of it is nearly right.
+        fn drbd_like() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                prop::collection::vec(
+                    prop_oneof![
+                        Just("version: ".to_owned()),
+                        Just(" 0: ".to_owned()),
+                        Just("cs:".to_owned()),
+                        Just("ro:".to_owned()),
+                        Just("ds:".to_owned()),
+                        Just("/".to_owned()),
+                        Just("\n".to_owned()),
+                        Just(" ".to_owned()),
+                        "[0-9.]{1,6}",
+                        "[A-Za-z]{1,10}",
+                        Just("Unconfigured".to_owned()),
+                    ],
+                    0..24,
+                )
+                .prop_map(|parts| parts.concat()),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn any_proc_drbd_text_is_read(text in drbd_like(), minor in 0u32..3) {
+                let _ = generation(&text);
+                if let Some(s) = parse_proc_drbd(&text, minor) {
+                    prop_assert_eq!(s.peers.len(), 1);
+                    let _ = (score(Some(&s)), observe("r0", Some(&s)), s.summary());
+                }
+            }
+
+            /// An 8.4 device line gives back its connection state, roles and disks.
+            #[test]
+            fn a_device_line_reads_back(
+                minor in 0u32..300,
+                cs in one_of(STATES),
+                (me, peer) in (one_of(ROLES), one_of(ROLES)),
+                (disk, peer_disk) in (one_of(DISKS), one_of(DISKS)),
+            ) {
+                let text = format!(
+                    "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: X\n\n {minor}: cs:{cs} ro:{me}/{peer} ds:{disk}/{peer_disk} C r-----\n    ns:0 nr:0 dw:0\n"
+                );
+                prop_assert_eq!(generation(&text), Some(Generation::V8));
+                let s = parse_proc_drbd(&text, minor).expect("the device is configured");
+                prop_assert_eq!(s.role, DrbdRole::parse(me));
+                prop_assert_eq!(s.disk.name(), disk);
+                prop_assert_eq!(&s.peers[0].connection, cs);
+                prop_assert_eq!(s.peers[0].role, DrbdRole::parse(peer));
+                prop_assert_eq!(s.peers[0].disk.name(), peer_disk);
+                prop_assert_eq!(parse_proc_drbd(&text, minor + 1000), None);
+            }
+
+            #[test]
+            fn any_status_json_is_read(text in prop_oneof![any::<String>(), json_like()]) {
+                if let Ok(Some(s)) = parse_status_json(&text, "r0") {
+                    let _ = (score(Some(&s)), observe("r0", Some(&s)), s.summary());
+                }
+            }
+
+            #[test]
+            fn any_events2_text_is_read(text in events_like()) {
+                if let Some(s) = parse_events2(&text, "r0") {
+                    let _ = (score(Some(&s)), observe("r0", Some(&s)), s.summary());
+                }
+            }
+
+            #[test]
+            fn any_device_path_has_a_minor_or_none(path in prop_oneof![any::<String>(), "/dev/drbd[0-9+-]{0,12}"]) {
+                if let Some(minor) = minor_of_device(&path) {
+                    prop_assert_eq!(minor_of_device(&format!("/dev/drbd{minor}")), Some(minor));
+                }
+            }
+        }
+
+        /// JSON shaped like `drbdsetup status --json`, with arbitrary values of any type in it.
+        fn json_like() -> impl Strategy<Value = String> {
+            let value = prop_oneof![
+                Just("null".to_owned()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<bool>().prop_map(|b| b.to_string()),
+                "\"[A-Za-z0-9]{0,8}\"",
+                Just("[]".to_owned()),
+                Just("{}".to_owned()),
+                Just("\"r0\"".to_owned()),
+                Just("4294967296".to_owned()),
+                Just("-1".to_owned()),
+            ];
+            let key = prop::sample::select(
+                &[
+                    "name",
+                    "role",
+                    "devices",
+                    "connections",
+                    "volume",
+                    "disk-state",
+                    "quorum",
+                    "connection-state",
+                    "peer-role",
+                    "peer_devices",
+                    "peer-disk-state",
+                ][..],
+            );
+            let object = prop::collection::vec((key, value), 0..6).prop_map(|kv| {
+                let fields: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", fields.join(","))
+            });
+            let nested = (
+                object.clone(),
+                prop::collection::vec(object.clone(), 0..3),
+                prop::collection::vec(object, 0..3),
+            )
+                .prop_map(|(res, devs, conns)| {
+                    let res = res.trim_end_matches('}').to_owned();
+                    let sep = if res.len() > 1 { "," } else { "" };
+                    format!(
+                        "{res}{sep}\"name\":\"r0\",\"devices\":[{}],\"connections\":[{}]}}",
+                        devs.join(","),
+                        conns.join(",")
+                    )
+                });
+            prop::collection::vec(nested, 0..3).prop_map(|r| format!("[{}]", r.join(",")))
+        }
+
+        /// Lines shaped like `drbdsetup events2`, with arbitrary words in them.
+        fn events_like() -> impl Strategy<Value = String> {
+            let verb = prop::sample::select(&["exists", "create", "change", "destroy", "call"][..]);
+            let object = prop::sample::select(
+                &["resource", "connection", "device", "peer-device", "path", "-"][..],
+            );
+            let word = prop_oneof![
+                Just("name:r0".to_owned()),
+                Just("name:other".to_owned()),
+                "peer-node-id:[0-3]",
+                "volume:[0-2]",
+                (
+                    prop::sample::select(
+                        &["role", "disk", "peer-disk", "connection", "quorum"][..]
+                    ),
+                    "[A-Za-z]{0,10}"
+                )
+                    .prop_map(|(k, v)| format!("{k}:{v}")),
+                any::<String>(),
+            ];
+            prop::collection::vec((verb, object, prop::collection::vec(word, 0..5)), 0..8).prop_map(
+                |lines| {
+                    lines.iter().map(|(v, o, w)| format!("{v} {o} {}\n", w.join(" "))).collect()
+                },
+            )
+        }
     }
 }

@@ -8,108 +8,103 @@
 //! (primary, mounted), 0 (secondary) or 7 (down) and sets the promotion score from the disk and
 //! peer state. Split brain is reported, never resolved: this agent never discards data.
 
-pub mod drbd;
-pub mod hast;
-pub mod mounts;
+mod drbd;
+mod hast;
+mod minor_cache;
+mod mounts;
+mod replica;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ocf::score::Publisher;
 use ocf::{
-    ActionSpec, Agent, AgentInfo, Ctx, Deadline, OcfCode, OcfError, Param, Role, Status, Values,
-    exec,
+    ActionSpec, Agent, AgentInfo, Context, Ctx, Deadline, MetaRole, OcfCode, OcfError, Param,
+    Status, Values, exec,
 };
 
+use drbd::Drbd;
+use hast::Hast;
 use mounts::FsckMode;
+use replica::{LocalRole, Replica, ScoreAction, State};
 
-/// Parameter names.
-pub mod param {
-    /// `drbd` or `hast`.
-    pub const BACKEND: &str = "backend";
-    /// The DRBD or HAST resource name.
-    pub const RESOURCE: &str = "resource";
-    /// The block device to mount.
-    pub const DEVICE: &str = "device";
-    /// Mount point.
-    pub const DIRECTORY: &str = "directory";
-    /// Filesystem type.
-    pub const FSTYPE: &str = "fstype";
-    /// Mount options.
-    pub const OPTIONS: &str = "options";
-    /// fsck policy.
-    pub const RUN_FSCK: &str = "run_fsck";
-    /// Seconds start waits for the peer.
-    pub const WFC_TIMEOUT: &str = "wfc_timeout";
-    /// Seconds between TERM and KILL on unmount.
-    pub const KILL_GRACE: &str = "kill_grace";
-    /// HAST: promote despite dirty extents.
-    pub const FORCE_PROMOTE: &str = "force_promote";
-    /// DRBD configuration file.
-    pub const DRBDCONF: &str = "drbdconf";
-    /// Where the last published score is kept.
-    pub const STATE_DIR: &str = "state_dir";
-}
-
-const PARAMS: &[Param] = &[
-    Param::select(param::BACKEND, &["drbd", "hast"]).default("drbd").desc(
-        "Replication backend",
-        "drbd (Linux, DRBD 8.4 or 9, driven through drbdadm) or hast (FreeBSD, driven through \
-         hastctl).",
-    ),
-    Param::string(param::RESOURCE).required().unique().desc(
-        "Resource name",
-        "The DRBD resource (as in drbd.conf) or HAST resource (as in hast.conf). Letters, digits \
-         and -%+./:=@_ only.",
-    ),
-    Param::string(param::DEVICE).desc(
-        "Block device",
-        "The replicated device to check and mount. Empty: what drbdadm sh-dev prints for DRBD, \
-         /dev/hast/<resource> for HAST.",
-    ),
-    Param::string(param::DIRECTORY).desc(
-        "Mount point",
-        "Absolute path where the device is mounted on promote and unmounted on demote; created \
-         if missing. Empty: the agent only switches roles (no fsck, no mount). Must not be /.",
-    ),
-    Param::string(param::FSTYPE).desc(
-        "Filesystem type",
-        "Passed to mount -t; required when directory is set (ext4, xfs, ufs, ...). zfs is \
-         refused: a pool needs zpool import, not mount.",
-    ),
-    Param::string(param::OPTIONS)
-        .desc("Mount options", "Passed to mount -o, e.g. noatime. No spaces."),
-    Param::select(param::RUN_FSCK, &["auto", "force", "no"]).default("auto").desc(
+pub(crate) const BACKEND: Param = Param::select("backend", &["drbd", "hast"]).default("drbd").desc(
+    "Replication backend",
+    "drbd (Linux, DRBD 8.4 or 9, driven through drbdadm) or hast (FreeBSD, driven through \
+     hastctl).",
+);
+pub(crate) const RESOURCE: Param = Param::string("resource").required().unique().desc(
+    "Resource name",
+    "The DRBD resource (as in drbd.conf) or HAST resource (as in hast.conf). Letters, digits \
+     and -%+./:=@_ only.",
+);
+pub(crate) const DEVICE: Param = Param::string("device").desc(
+    "Block device",
+    "The replicated device to check and mount. Empty: what drbdadm sh-dev prints for DRBD, \
+     /dev/hast/<resource> for HAST.",
+);
+pub(crate) const DIRECTORY: Param = Param::string("directory").desc(
+    "Mount point",
+    "Absolute path where the device is mounted on promote and unmounted on demote; created \
+     if missing. Empty: the agent only switches roles (no fsck, no mount). Must not be /.",
+);
+pub(crate) const FSTYPE: Param = Param::string("fstype").desc(
+    "Filesystem type",
+    "Passed to mount -t; required when directory is set (ext4, xfs, ufs, ...). zfs is \
+     refused: a pool needs zpool import, not mount.",
+);
+pub(crate) const OPTIONS: Param =
+    Param::string("options").desc("Mount options", "Passed to mount -o, e.g. noatime. No spaces.");
+pub(crate) const RUN_FSCK: Param =
+    Param::select("run_fsck", &["auto", "force", "no"]).default("auto").desc(
         "fsck before mount",
         "auto: check ext2/ext3/ext4 (e2fsck -p) and ufs (fsck -t ufs -p) before mounting, \
-         not xfs or btrfs; force: always (fsck -t <fstype> -p); no: never. An fsck exit code \
-         of 4 or more fails the promote.",
-    ),
-    Param::integer(param::WFC_TIMEOUT, 0, 3600).default("10").desc(
-        "Seconds start waits for the peer",
-        "How long start waits for the connection to the peer (bounded by the start timeout). \
-         When it does not come, start still succeeds (the peer may be down) and the promotion \
-         score reflects the unknown peer.",
-    ),
-    Param::integer(param::KILL_GRACE, 1, 600).default("5").desc(
-        "Seconds between TERM and KILL",
-        "When the mount is busy on demote or stop, processes using this mount (and only those) \
-         get SIGTERM, then SIGKILL after this many seconds if the mount is still busy.",
-    ),
-    Param::boolean(param::FORCE_PROMOTE).default("false").desc(
-        "HAST: promote despite dirty data",
-        "HAST only. Promote even when hastctl reports dirty (unsynchronised) extents. Data \
-         written on the old primary and not yet replicated is then lost.",
-    ),
-    Param::string(param::DRBDCONF).desc(
-        "DRBD configuration file",
-        "DRBD only. Passed to drbdadm as -c. Empty: drbdadm's default (/etc/drbd.conf).",
-    ),
-    Param::string(param::STATE_DIR).default("/run/ferroha/volume").desc(
-        "State directory",
-        "Where the agent keeps the promotion score it last published, so that a monitor runs \
-         crm_attribute only when the score changes (probes always publish). Belongs on a \
-         tmpfs such as /run, wiped at boot like the score itself.",
-    ),
+     not xfs or btrfs; force: always (fsck -t <fstype> -p); no: never. An fsck exit code \
+     of 4 or more fails the promote.",
+    );
+pub(crate) const WFC_TIMEOUT: Param = Param::integer("wfc_timeout", 0, 3600).default("10").desc(
+    "Seconds start waits for the peer",
+    "How long start waits for the connection to the peer (bounded by the start timeout). \
+     When it does not come, start still succeeds (the peer may be down) and the promotion \
+     score reflects the unknown peer.",
+);
+pub(crate) const KILL_GRACE: Param = Param::integer("kill_grace", 1, 600).default("5").desc(
+    "Seconds between TERM and KILL",
+    "When the mount is busy on demote or stop, processes using this mount (and only those) \
+     get SIGTERM, then SIGKILL after this many seconds if the mount is still busy.",
+);
+pub(crate) const FORCE_PROMOTE: Param = Param::boolean("force_promote").default("false").desc(
+    "HAST: promote despite dirty data",
+    "HAST only. Promote even when hastctl reports dirty (unsynchronised) extents. Data \
+     written on the old primary and not yet replicated is then lost.",
+);
+pub(crate) const DRBDCONF: Param = Param::string("drbdconf").desc(
+    "DRBD configuration file",
+    "DRBD only. Passed to drbdadm as -c. Empty: drbdadm's default (/etc/drbd.conf).",
+);
+pub(crate) const STATE_DIR: Param = Param::string("state_dir").default("/run/ferroha/volume").desc(
+    "State directory",
+    "Where the agent keeps the promotion score it last published, so that a monitor runs \
+     crm_attribute only when the score changes (probes always publish), and, for DRBD 8.4 \
+     without device, the resource's minor with a fingerprint of the DRBD configuration \
+     files (<resource>.drbd-minor), so that drbdadm sh-minor runs only after the \
+     configuration changed. Belongs on a tmpfs such as /run, wiped at boot like the score \
+     itself.",
+);
+
+const PARAMS: &[Param] = &[
+    BACKEND,
+    RESOURCE,
+    DEVICE,
+    DIRECTORY,
+    FSTYPE,
+    OPTIONS,
+    RUN_FSCK,
+    WFC_TIMEOUT,
+    KILL_GRACE,
+    FORCE_PROMOTE,
+    DRBDCONF,
+    STATE_DIR,
 ];
 
 const ACTIONS: &[ActionSpec] = &[
@@ -118,8 +113,8 @@ const ACTIONS: &[ActionSpec] = &[
     ActionSpec::new("promote", 90),
     ActionSpec::new("demote", 90),
     ActionSpec::new("notify", 90),
-    ActionSpec::monitor(20, 20).role(Role::Unpromoted),
-    ActionSpec::monitor(20, 10).role(Role::Promoted),
+    ActionSpec::monitor(20, 20).role(MetaRole::Unpromoted),
+    ActionSpec::monitor(20, 10).role(MetaRole::Promoted),
     ActionSpec::new("meta-data", 5),
     ActionSpec::new("validate-all", 30),
 ];
@@ -128,497 +123,34 @@ const ACTIONS: &[ActionSpec] = &[
 #[derive(Debug, Default)]
 pub struct Volume;
 
+/// The validated configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    backend: Backend,
+    /// Filesystem, when a directory is given.
+    fs: Option<Fs>,
+    /// Wait for the peer on start.
+    wfc: Duration,
+    /// TERM→KILL grace.
+    kill_grace: Duration,
+    /// Where the last published score is kept.
+    state_dir: PathBuf,
+}
+
 /// The replication backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// DRBD.
-    Drbd,
-    /// FreeBSD HAST.
-    Hast,
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Backend {
+    Drbd(Drbd),
+    Hast(Hast),
 }
 
 /// The filesystem part of the configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fs {
-    /// Mount point.
-    pub directory: String,
-    /// Filesystem type.
-    pub fstype: String,
-    /// Mount options.
-    pub options: Option<String>,
-    /// fsck policy.
-    pub fsck: FsckMode,
-}
-
-/// The validated configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
-    /// Backend.
-    pub backend: Backend,
-    /// Resource name.
-    pub resource: String,
-    /// Device, when given.
-    pub device: Option<String>,
-    /// Filesystem, when a directory is given.
-    pub fs: Option<Fs>,
-    /// Wait for the peer on start.
-    pub wfc: Duration,
-    /// TERM→KILL grace.
-    pub kill_grace: Duration,
-    /// HAST: promote despite dirty data.
-    pub force_promote: bool,
-    /// drbdadm -c.
-    pub drbdconf: Option<String>,
-    /// Where the last published score is kept.
-    pub state_dir: PathBuf,
-}
-
-/// The role of the local replica, backend-independent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Local {
-    /// Not configured / not running.
-    Down,
-    /// Secondary.
-    Secondary,
-    /// Primary.
-    Primary,
-}
-
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-%+./:=@_".contains(&b))
-        && !s.starts_with('-')
-}
-
-/// Turn parameter values into a configuration (pure: no file or command is looked at).
-pub fn config_from(v: &Values<'_>) -> Result<Config, OcfError> {
-    let backend = match v.str(param::BACKEND) {
-        Some("hast") => Backend::Hast,
-        _ => Backend::Drbd,
-    };
-    let resource = v.str(param::RESOURCE).unwrap_or_default().to_owned();
-    if !valid_name(&resource) {
-        return Err(OcfError::configured(format!(
-            "parameter 'resource': '{resource}' is not a valid resource name (letters, digits \
-             and -%+./:=@_ only)"
-        )));
-    }
-    let device = v.str(param::DEVICE).map(str::to_owned);
-    if let Some(d) = &device
-        && (!d.starts_with('/') || d.contains(char::is_whitespace))
-    {
-        return Err(OcfError::configured(format!(
-            "parameter 'device': '{d}' is not an absolute device path"
-        )));
-    }
-    let fs = match v.str(param::DIRECTORY) {
-        None => None,
-        Some(dir) => {
-            let dir = dir.trim_end_matches('/');
-            if dir.is_empty()
-                || !dir.starts_with('/')
-                || dir.contains("/../")
-                || dir.ends_with("/..")
-            {
-                return Err(OcfError::configured(format!(
-                    "parameter 'directory': '{dir}' must be an absolute path other than /"
-                )));
-            }
-            let fstype = v.str(param::FSTYPE).ok_or_else(|| {
-                OcfError::configured("parameter 'fstype' must be set when 'directory' is set")
-            })?;
-            if fstype == "zfs" {
-                return Err(OcfError::configured(
-                    "parameter 'fstype': zfs on a replicated volume needs zpool import, which this \
-                     agent does not do",
-                ));
-            }
-            if !fstype.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_') {
-                return Err(OcfError::configured(format!(
-                    "parameter 'fstype': '{fstype}' is not a filesystem type name"
-                )));
-            }
-            let options = v.str(param::OPTIONS).map(str::to_owned);
-            if options.as_deref().is_some_and(|o| o.contains(char::is_whitespace)) {
-                return Err(OcfError::configured("parameter 'options' must not contain spaces"));
-            }
-            let fsck = match v.str(param::RUN_FSCK) {
-                Some("force") => FsckMode::Force,
-                Some("no") => FsckMode::No,
-                _ => FsckMode::Auto,
-            };
-            Some(Fs { directory: dir.to_owned(), fstype: fstype.to_owned(), options, fsck })
-        }
-    };
-    let secs = |name: &str, dflt: i64| {
-        Duration::from_secs(u64::try_from(v.int(name).unwrap_or(dflt)).unwrap_or(0))
-    };
-    let drbdconf = v.str(param::DRBDCONF).map(str::to_owned);
-    if backend == Backend::Hast && drbdconf.is_some() {
-        return Err(OcfError::configured("parameter 'drbdconf' is for backend=drbd only"));
-    }
-    Ok(Config {
-        backend,
-        resource,
-        device,
-        fs,
-        wfc: secs(param::WFC_TIMEOUT, 10),
-        kill_grace: secs(param::KILL_GRACE, 5),
-        force_promote: v.flag(param::FORCE_PROMOTE),
-        drbdconf,
-        state_dir: PathBuf::from(v.str(param::STATE_DIR).unwrap_or("/run/ferroha/volume")),
-    })
-}
-
-/// Two primaries of one replicated volume with a local filesystem on it corrupt it, and two
-/// instances on one node share one device: refuse such clone settings (drbd.ocf checks the same).
-pub fn check_clone_meta(c: &ocf::CloneMeta) -> Result<(), OcfError> {
-    if c.promoted_max.is_some_and(|n| n > 1) {
-        return Err(OcfError::configured(
-            "meta attribute promoted-max must be 1: two primaries of one volume with a local \
-             filesystem would corrupt it",
-        ));
-    }
-    if c.clone_node_max.is_some_and(|n| n > 1) {
-        return Err(OcfError::configured(
-            "meta attribute clone-node-max must be 1: one node holds one replica",
-        ));
-    }
-    Ok(())
-}
-
-fn tool_err(what: String) -> impl FnOnce(exec::ExecError) -> OcfError {
-    move |e| {
-        let code = match e {
-            exec::ExecError::NotFound { .. } => OcfCode::ErrInstalled,
-            _ => OcfCode::ErrGeneric,
-        };
-        OcfError::new(code, format!("{what}: {e}")).with_source(e)
-    }
-}
-
-/// What the backend reports.
-#[derive(Clone, Debug)]
-enum State {
-    Drbd(Option<drbd::DrbdState>),
-    Hast(Option<hast::HastResource>),
-}
-
-impl State {
-    fn local(&self) -> Local {
-        match self {
-            State::Drbd(None) | State::Hast(None) => Local::Down,
-            State::Drbd(Some(s)) => match s.role {
-                drbd::Role::Primary => Local::Primary,
-                _ => Local::Secondary,
-            },
-            State::Hast(Some(r)) => match r.role {
-                hast::Role::Primary => Local::Primary,
-                hast::Role::Secondary => Local::Secondary,
-                hast::Role::Init | hast::Role::Unknown => Local::Down,
-            },
-        }
-    }
-
-    fn connected(&self) -> bool {
-        match self {
-            State::Drbd(s) => s.as_ref().is_some_and(drbd::DrbdState::all_connected),
-            State::Hast(r) => r.as_ref().is_some_and(|r| r.status.as_deref() == Some("complete")),
-        }
-    }
-
-    fn score(&self) -> drbd::ScoreAction {
-        match self {
-            State::Drbd(s) => drbd::score(s.as_ref()),
-            State::Hast(r) => {
-                hast::score(r.as_ref()).map_or(drbd::ScoreAction::Delete, drbd::ScoreAction::Set)
-            }
-        }
-    }
-
-    fn warning(&self, resource: &str) -> Option<String> {
-        match self {
-            State::Drbd(Some(s)) if s.standalone() => Some(format!(
-                "DRBD resource {resource} is StandAlone ({}): not replicating, possibly after a \
-                 split brain; this agent never discards data: resolve it by hand",
-                s.summary()
-            )),
-            _ => None,
-        }
-    }
-}
-
-impl Config {
-    fn drbdadm(&self, args: &[&str], deadline: &Deadline) -> Result<exec::Output, exec::ExecError> {
-        exec::run("drbdadm", &self.drbd_args(args), deadline)
-    }
-
-    fn drbd_minor(&self, deadline: &Deadline) -> Result<u32, OcfError> {
-        if let Some(m) = self.device.as_deref().and_then(drbd::minor_of_device) {
-            return Ok(m);
-        }
-        let out = self.drbdadm(&["sh-minor", &self.resource], deadline).map_err(tool_err(
-            format!("cannot find the minor of DRBD resource {}", self.resource),
-        ))?;
-        out.stdout.trim().parse().map_err(|_| {
-            OcfError::generic(format!(
-                "drbdadm sh-minor {} printed '{}', not a minor number",
-                self.resource,
-                out.stdout.trim()
-            ))
-        })
-    }
-
-    fn state(&self, deadline: &Deadline) -> Result<State, OcfError> {
-        match self.backend {
-            Backend::Drbd => {
-                let Ok(proc_drbd) = std::fs::read_to_string("/proc/drbd") else {
-                    return Ok(State::Drbd(None)); // module not loaded: nothing is up
-                };
-                match drbd::generation(&proc_drbd) {
-                    Some(drbd::Generation::V9) => {
-                        let out = exec::output(
-                            "drbdsetup",
-                            &["status", "--json", &self.resource],
-                            deadline,
-                        )
-                        .map_err(tool_err("cannot read the DRBD state".into()))?;
-                        if out.status.success() {
-                            return drbd::parse_status_json(&out.stdout, &self.resource)
-                                .map(State::Drbd)
-                                .map_err(OcfError::generic);
-                        }
-                        // Older drbd-utils without --json: the event stream's initial dump.
-                        let ev = exec::output(
-                            "drbdsetup",
-                            &["events2", "--now", &self.resource],
-                            deadline,
-                        )
-                        .map_err(tool_err("cannot read the DRBD state".into()))?;
-                        // Both failing means "No such resource": down.
-                        Ok(State::Drbd(if ev.status.success() {
-                            drbd::parse_events2(&ev.stdout, &self.resource)
-                        } else {
-                            None
-                        }))
-                    }
-                    _ => {
-                        let minor = self.drbd_minor(deadline)?;
-                        Ok(State::Drbd(drbd::parse_proc_drbd(&proc_drbd, minor)))
-                    }
-                }
-            }
-            Backend::Hast => {
-                let out = exec::output("hastctl", &["list", &self.resource], deadline)
-                    .map_err(tool_err("cannot read the HAST state".into()))?;
-                if !out.status.success() {
-                    log::info!("hastctl list {}: {}", self.resource, out.stderr.trim());
-                    return Ok(State::Hast(None)); // hastd not running
-                }
-                let r = hast::parse_list(&out.stdout).into_iter().find(|r| r.name == self.resource);
-                Ok(State::Hast(r))
-            }
-        }
-    }
-
-    fn device(&self, deadline: &Deadline) -> Result<String, OcfError> {
-        if let Some(d) = &self.device {
-            return Ok(d.clone());
-        }
-        match self.backend {
-            Backend::Hast => Ok(format!("/dev/hast/{}", self.resource)),
-            Backend::Drbd => {
-                let out = self
-                    .drbdadm(&["sh-dev", &self.resource], deadline)
-                    .map_err(tool_err(format!("cannot find the device of {}", self.resource)))?;
-                Ok(out.stdout.trim().to_owned())
-            }
-        }
-    }
-
-    fn hastctl_role(&self, role: &str, deadline: &Deadline) -> Result<(), OcfError> {
-        exec::run("hastctl", &["role", role, &self.resource], deadline)
-            .map(|_| ())
-            .map_err(tool_err(format!("hastctl role {role} {} failed", self.resource)))
-    }
-
-    fn up(&self, ctx: &Ctx) -> Result<(), OcfError> {
-        match self.backend {
-            Backend::Drbd => {
-                if !Path::new("/proc/drbd").exists() {
-                    exec::run("modprobe", &["drbd"], &ctx.deadline)
-                        .map_err(tool_err("the drbd kernel module cannot be loaded".into()))?;
-                }
-                self.drbdadm(&["up", &self.resource], &ctx.deadline)
-                    .map(|_| ())
-                    .map_err(tool_err(format!("drbdadm up {} failed", self.resource)))
-            }
-            Backend::Hast => self.hastctl_role("secondary", &ctx.deadline),
-        }
-    }
-
-    fn to_secondary(&self, ctx: &Ctx) -> Result<(), OcfError> {
-        match self.backend {
-            Backend::Drbd => self
-                .drbdadm(&["secondary", &self.resource], &ctx.deadline)
-                .map(|_| ())
-                .map_err(tool_err(format!("drbdadm secondary {} failed", self.resource))),
-            Backend::Hast => self.hastctl_role("secondary", &ctx.deadline),
-        }
-    }
-
-    fn down(&self, ctx: &Ctx) -> Result<(), OcfError> {
-        match self.backend {
-            Backend::Drbd => self
-                .drbdadm(&["down", &self.resource], &ctx.deadline)
-                .map(|_| ())
-                .map_err(tool_err(format!("drbdadm down {} failed", self.resource))),
-            Backend::Hast => self.hastctl_role("init", &ctx.deadline),
-        }
-    }
-
-    fn to_primary(&self, state: &State, ctx: &Ctx) -> Result<(), OcfError> {
-        match (self.backend, state) {
-            (Backend::Drbd, State::Drbd(Some(s))) => {
-                drbd::promote_gate(&self.resource, s).map_err(OcfError::generic)?;
-                let out = exec::output(
-                    "drbdadm",
-                    &self.drbd_args(&["primary", &self.resource]),
-                    &ctx.deadline,
-                )
-                .map_err(tool_err(format!("drbdadm primary {} failed", self.resource)))?;
-                match out.status.code() {
-                    Some(0) => Ok(()),
-                    Some(17) => Err(OcfError::generic(format!(
-                        "DRBD refused to promote {} without access to UpToDate data (exit 17)",
-                        self.resource
-                    ))),
-                    c => Err(OcfError::generic(format!(
-                        "drbdadm primary {} failed (exit {}): {}",
-                        self.resource,
-                        c.map_or("signal".into(), |c| c.to_string()),
-                        out.stderr
-                            .lines()
-                            .rev()
-                            .find(|l| !l.trim().is_empty())
-                            .unwrap_or("")
-                            .trim()
-                    ))),
-                }
-            }
-            (Backend::Hast, State::Hast(Some(r))) => {
-                hast::promote_gate(r, self.force_promote).map_err(OcfError::generic)?;
-                self.wait_hast_secondary_worker(ctx)?;
-                self.hastctl_role("primary", &ctx.deadline)?;
-                let dev = self.device(&ctx.deadline)?;
-                ctx.deadline
-                    .wait_for(Duration::from_millis(100), || Path::new(&dev).exists().then_some(()))
-                    .ok_or_else(|| {
-                        OcfError::generic(format!(
-                            "{dev} did not appear after hastctl role primary"
-                        ))
-                    })
-            }
-            _ => Err(OcfError::new(
-                OcfCode::NotRunning,
-                format!("{} is not started; cannot promote", self.resource),
-            )),
-        }
-    }
-
-    fn drbd_args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
-        let mut all: Vec<&str> = Vec::new();
-        if let Some(c) = &self.drbdconf {
-            all.extend(["-c", c.as_str()]);
-        }
-        all.extend_from_slice(args);
-        all
-    }
-
-    /// hastd keeps a secondary worker while the old primary's data still arrives; switching
-    /// role under it is what the seed's carp-hast-switch waits for.
-    fn wait_hast_secondary_worker(&self, ctx: &Ctx) -> Result<(), OcfError> {
-        let pattern = hast::secondary_worker_pattern(&self.resource);
-        let gone = ctx.deadline.wait_for(Duration::from_millis(500), || {
-            match exec::output("pgrep", &["-f", &pattern], &ctx.deadline) {
-                Ok(o) if o.status.code() == Some(1) => Some(()),
-                Ok(_) => None,
-                Err(e) => {
-                    log::warn!("cannot look for the hastd secondary worker: {e}");
-                    Some(())
-                }
-            }
-        });
-        gone.ok_or_else(|| {
-            OcfError::generic(format!(
-                "the hastd secondary worker of {} did not exit within the promote timeout",
-                self.resource
-            ))
-        })
-    }
-
-    fn mounted(&self, deadline: &Deadline) -> Result<bool, OcfError> {
-        let Some(fs) = &self.fs else { return Ok(true) };
-        let table = mounts::read_table(deadline)?;
-        Ok(mounts::mounted_on(&table, &fs.directory).is_some())
-    }
-
-    fn mount(&self, ctx: &Ctx) -> Result<(), OcfError> {
-        let Some(fs) = &self.fs else { return Ok(()) };
-        let table = mounts::read_table(&ctx.deadline)?;
-        let dev = self.device(&ctx.deadline)?;
-        if let Some(m) = mounts::mounted_on(&table, &fs.directory) {
-            if m.source == dev {
-                return Ok(());
-            }
-            return Err(OcfError::generic(format!(
-                "{} is already mounted on {}; not mounting {dev} over it",
-                m.source, fs.directory
-            )));
-        }
-        ctx.deadline
-            .wait_for(Duration::from_millis(100), || Path::new(&dev).exists().then_some(()))
-            .ok_or_else(|| OcfError::generic(format!("device {dev} does not exist")))?;
-        if mounts::needs_fsck(fs.fsck, &fs.fstype) {
-            mounts::fsck(&fs.fstype, &dev, &ctx.deadline)?;
-        }
-        std::fs::create_dir_all(&fs.directory).map_err(|e| {
-            OcfError::generic(format!("cannot create directory {}: {e}", fs.directory))
-        })?;
-        let mut args = vec!["-t", fs.fstype.as_str()];
-        if let Some(o) = &fs.options {
-            args.extend(["-o", o.as_str()]);
-        }
-        args.extend([dev.as_str(), fs.directory.as_str()]);
-        exec::run("mount", &args, &ctx.deadline)
-            .map(|_| ())
-            .map_err(tool_err(format!("cannot mount {dev} on {}", fs.directory)))
-    }
-
-    fn unmount(&self, ctx: &Ctx) -> Result<(), OcfError> {
-        let Some(fs) = &self.fs else { return Ok(()) };
-        mounts::unmount(&fs.directory, self.kill_grace, &ctx.deadline)
-    }
-
-    fn scores(&self, ctx: &Ctx) -> ocf::score::Cached {
-        ocf::score::Cached::new(&self.state_dir, &ctx.instance)
-    }
-
-    fn update_score(&self, state: &State, ctx: &Ctx) {
-        match state.score() {
-            drbd::ScoreAction::Set(n) => self.scores(ctx).publish(ctx, Some(n)),
-            drbd::ScoreAction::Delete => self.scores(ctx).publish(ctx, None),
-            drbd::ScoreAction::Keep => {}
-        }
-    }
-
-    fn demote_now(&self, state: &State, ctx: &Ctx) -> Result<(), OcfError> {
-        self.unmount(ctx)?;
-        if state.local() == Local::Primary {
-            self.to_secondary(ctx)?;
-        }
-        Ok(())
-    }
+struct Fs {
+    directory: String,
+    fstype: String,
+    options: Option<String>,
+    fsck: FsckMode,
 }
 
 impl Agent for Volume {
@@ -646,18 +178,18 @@ StandAlone resource (split brain) is logged with a reason and never resolved by 
     }
 
     fn monitor(&self, cfg: &Config, ctx: &Ctx) -> Result<Status, OcfError> {
-        let state = cfg.state(&ctx.deadline)?;
-        if let Some(w) = state.warning(&cfg.resource) {
+        let state = cfg.replica().state(&ctx.deadline)?;
+        if let Some(w) = state.warning.as_deref() {
             log::error!("{w}");
         }
-        let local = state.local();
-        if !(ctx.is_probe() && local == Local::Down) {
+        let local = state.role;
+        if !(ctx.is_probe() && local == LocalRole::Down) {
             cfg.update_score(&state, ctx);
         }
         match local {
-            Local::Down => Ok(Status::NotRunning),
-            Local::Secondary => Ok(Status::Running),
-            Local::Primary => {
+            LocalRole::Down => Ok(Status::NotRunning),
+            LocalRole::Secondary => Ok(Status::Running),
+            LocalRole::Primary => {
                 if cfg.mounted(&ctx.deadline)? {
                     Ok(Status::Promoted)
                 } else {
@@ -665,7 +197,7 @@ StandAlone resource (split brain) is logged with a reason and never resolved by 
                         OcfCode::FailedPromoted,
                         format!(
                             "{} is primary but {} is not mounted",
-                            cfg.resource,
+                            cfg.replica().resource(),
                             cfg.fs.as_ref().map_or("", |f| f.directory.as_str())
                         ),
                     ))
@@ -675,17 +207,20 @@ StandAlone resource (split brain) is logged with a reason and never resolved by 
     }
 
     fn start(&self, cfg: &Config, ctx: &Ctx) -> Result<(), OcfError> {
-        let mut state = cfg.state(&ctx.deadline)?;
-        if state.local() == Local::Down {
-            cfg.up(ctx)?;
-        } else if state.local() == Local::Primary {
-            log::warn!("{} was primary at start; demoting it to secondary", cfg.resource);
+        let mut state = cfg.replica().state(&ctx.deadline)?;
+        if state.role == LocalRole::Down {
+            cfg.replica().up(&ctx.deadline)?;
+        } else if state.role == LocalRole::Primary {
+            log::warn!(
+                "{} was primary at start; demoting it to secondary",
+                cfg.replica().resource()
+            );
             cfg.demote_now(&state, ctx)?;
         }
         let wfc = ctx.deadline.sub(cfg.wfc);
         let connected =
-            wfc.wait_for(Duration::from_millis(200), || match cfg.state(&ctx.deadline) {
-                Ok(s) if s.connected() => Some(Ok(s)),
+            wfc.wait_for(Duration::from_millis(200), || match cfg.replica().state(&ctx.deadline) {
+                Ok(s) if s.connected => Some(Ok(s)),
                 Ok(s) => {
                     state = s;
                     None
@@ -696,17 +231,17 @@ StandAlone resource (split brain) is logged with a reason and never resolved by 
             Some(s) => state = s?,
             None => log::warn!(
                 "{} started without its peer within {} s; continuing",
-                cfg.resource,
+                cfg.replica().resource(),
                 cfg.wfc.as_secs()
             ),
         }
-        if state.local() == Local::Down {
+        if state.role == LocalRole::Down {
             return Err(OcfError::generic(format!(
                 "{} is still down after being brought up",
-                cfg.resource
+                cfg.replica().resource()
             )));
         }
-        if let Some(w) = state.warning(&cfg.resource) {
+        if let Some(w) = state.warning.as_deref() {
             log::error!("{w}");
         }
         cfg.update_score(&state, ctx);
@@ -714,46 +249,46 @@ StandAlone resource (split brain) is logged with a reason and never resolved by 
     }
 
     fn stop(&self, cfg: &Config, ctx: &Ctx) -> Result<(), OcfError> {
-        let state = cfg.state(&ctx.deadline)?;
+        let state = cfg.replica().state(&ctx.deadline)?;
         cfg.unmount(ctx)?;
-        if state.local() != Local::Down {
-            if state.local() == Local::Primary {
-                cfg.to_secondary(ctx)?;
+        if state.role != LocalRole::Down {
+            if state.role == LocalRole::Primary {
+                cfg.replica().to_secondary(&ctx.deadline)?;
             }
-            cfg.down(ctx)?;
+            cfg.replica().down(&ctx.deadline)?;
         }
         cfg.scores(ctx).publish(ctx, None);
         Ok(())
     }
 
     fn promote(&self, cfg: &Config, ctx: &Ctx) -> Result<(), OcfError> {
-        let state = cfg.state(&ctx.deadline)?;
-        if state.local() != Local::Primary {
-            cfg.to_primary(&state, ctx)?;
+        let state = cfg.replica().state(&ctx.deadline)?;
+        if state.role != LocalRole::Primary {
+            cfg.replica().to_primary(&ctx.deadline)?;
         }
         cfg.mount(ctx)?;
-        let state = cfg.state(&ctx.deadline)?;
+        let state = cfg.replica().state(&ctx.deadline)?;
         cfg.update_score(&state, ctx);
         Ok(())
     }
 
     fn demote(&self, cfg: &Config, ctx: &Ctx) -> Result<(), OcfError> {
-        let state = cfg.state(&ctx.deadline)?;
-        if state.local() == Local::Down {
+        let state = cfg.replica().state(&ctx.deadline)?;
+        if state.role == LocalRole::Down {
             return Err(OcfError::new(
                 OcfCode::NotRunning,
-                format!("{} is not started; nothing to demote", cfg.resource),
+                format!("{} is not started; nothing to demote", cfg.replica().resource()),
             ));
         }
         cfg.demote_now(&state, ctx)?;
-        let state = cfg.state(&ctx.deadline)?;
+        let state = cfg.replica().state(&ctx.deadline)?;
         cfg.update_score(&state, ctx);
         Ok(())
     }
 
     fn notify(&self, cfg: &Config, ctx: &Ctx) -> Result<(), OcfError> {
-        let state = cfg.state(&ctx.deadline)?;
-        if state.local() != Local::Down {
+        let state = cfg.replica().state(&ctx.deadline)?;
+        if state.role != LocalRole::Down {
             cfg.update_score(&state, ctx);
         }
         Ok(())
@@ -761,15 +296,16 @@ StandAlone resource (split brain) is logged with a reason and never resolved by 
 
     /// A stop whose parameters do not validate: with a valid resource name, the resource is still
     /// taken down (a failed stop gets the node fenced); otherwise nothing can have been started.
-    fn stop_invalid(&self, ctx: &Ctx, err: OcfError) -> Result<(), OcfError> {
-        let res = ctx.env.param(param::RESOURCE).filter(|r| valid_name(r));
-        let backend = ctx.env.param(param::BACKEND).unwrap_or("drbd");
-        match (res, backend) {
-            (Some(r), "drbd") if Path::new("/proc/drbd").exists() => {
-                log::warn!("stop with an invalid configuration ({err}); taking {r} down anyway");
-                exec::run("drbdadm", &["down", r], &ctx.deadline)
-                    .map(|_| ())
-                    .map_err(tool_err(format!("drbdadm down {r} failed")))
+    fn stop_invalid(&self, v: &Values<'_>, ctx: &Ctx, err: OcfError) -> Result<(), OcfError> {
+        let res = v.opt_str(&RESOURCE).filter(|r| valid_name(r));
+        let backend = v.str(&BACKEND);
+        match (res.map(|r| drbd::backend(r, None, None)), backend) {
+            (Some(d), "drbd") if d.loaded() => {
+                log::warn!(
+                    "stop with an invalid configuration ({err}); taking {} down anyway",
+                    d.resource
+                );
+                d.down(&ctx.deadline)
             }
             _ => {
                 log::warn!("stop with an invalid configuration ({err}); nothing to stop");
@@ -779,15 +315,187 @@ StandAlone resource (split brain) is logged with a reason and never resolved by 
     }
 }
 
+impl Config {
+    /// The one place the backend is chosen.
+    fn replica(&self) -> &dyn Replica {
+        match &self.backend {
+            Backend::Drbd(d) => d,
+            Backend::Hast(h) => h,
+        }
+    }
+
+    fn mounted(&self, deadline: &Deadline) -> Result<bool, OcfError> {
+        let Some(fs) = &self.fs else { return Ok(true) };
+        let table = mounts::read_table(deadline)?;
+        Ok(mounts::mounted_on(&table, &fs.directory).is_some())
+    }
+
+    fn mount(&self, ctx: &Ctx) -> Result<(), OcfError> {
+        let Some(fs) = &self.fs else { return Ok(()) };
+        let table = mounts::read_table(&ctx.deadline)?;
+        let dev = self.replica().device(&ctx.deadline)?;
+        if let Some(m) = mounts::mounted_on(&table, &fs.directory) {
+            if m.source == dev {
+                return Ok(());
+            }
+            return Err(OcfError::generic(format!(
+                "{} is already mounted on {}; not mounting {dev} over it",
+                m.source, fs.directory
+            )));
+        }
+        ctx.deadline
+            .wait_for(Duration::from_millis(100), || Path::new(&dev).exists().then_some(()))
+            .ok_or_else(|| OcfError::generic(format!("device {dev} does not exist")))?;
+        if mounts::needs_fsck(fs.fsck, &fs.fstype) {
+            mounts::fsck(&fs.fstype, &dev, &ctx.deadline)?;
+        }
+        std::fs::create_dir_all(&fs.directory).map_err(|e| {
+            OcfError::generic(format!("cannot create directory {}: {e}", fs.directory))
+        })?;
+        let mut args = vec!["-t", fs.fstype.as_str()];
+        if let Some(o) = &fs.options {
+            args.extend(["-o", o.as_str()]);
+        }
+        args.extend([dev.as_str(), fs.directory.as_str()]);
+        exec::run("mount", &args, &ctx.deadline)
+            .map(|_| ())
+            .with_context(|| format!("cannot mount {dev} on {}", fs.directory))
+    }
+
+    fn unmount(&self, ctx: &Ctx) -> Result<(), OcfError> {
+        let Some(fs) = &self.fs else { return Ok(()) };
+        mounts::unmount(&fs.directory, self.kill_grace, &ctx.deadline)
+    }
+
+    fn scores(&self, ctx: &Ctx) -> Publisher {
+        Publisher::cached(&self.state_dir, &ctx.instance)
+    }
+
+    fn update_score(&self, state: &State, ctx: &Ctx) {
+        match state.score {
+            ScoreAction::Set(n) => self.scores(ctx).publish(ctx, Some(n)),
+            ScoreAction::Delete => self.scores(ctx).publish(ctx, None),
+            ScoreAction::Keep => {}
+        }
+    }
+
+    fn demote_now(&self, state: &State, ctx: &Ctx) -> Result<(), OcfError> {
+        self.unmount(ctx)?;
+        if state.role == LocalRole::Primary {
+            self.replica().to_secondary(&ctx.deadline)?;
+        }
+        Ok(())
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-%+./:=@_".contains(&b))
+        && !s.starts_with('-')
+}
+
+/// Turn parameter values into a configuration (pure: no file or command is looked at).
+fn config_from(v: &Values<'_>) -> Result<Config, OcfError> {
+    let resource = v.str(&RESOURCE).to_owned();
+    if !valid_name(&resource) {
+        return Err(OcfError::configured(format!(
+            "parameter 'resource': '{resource}' is not a valid resource name (letters, digits \
+             and -%+./:=@_ only)"
+        )));
+    }
+    let device = v.opt_str(&DEVICE).map(str::to_owned);
+    if let Some(d) = &device
+        && (!d.starts_with('/') || d.contains(char::is_whitespace))
+    {
+        return Err(OcfError::configured(format!(
+            "parameter 'device': '{d}' is not an absolute device path"
+        )));
+    }
+    let fs = match v.opt_str(&DIRECTORY) {
+        None => None,
+        Some(dir) => {
+            let dir = dir.trim_end_matches('/');
+            if dir.is_empty()
+                || !dir.starts_with('/')
+                || dir.contains("/../")
+                || dir.ends_with("/..")
+            {
+                return Err(OcfError::configured(format!(
+                    "parameter 'directory': '{dir}' must be an absolute path other than /"
+                )));
+            }
+            let fstype = v.opt_str(&FSTYPE).ok_or_else(|| {
+                OcfError::configured("parameter 'fstype' must be set when 'directory' is set")
+            })?;
+            if fstype == "zfs" {
+                return Err(OcfError::configured(
+                    "parameter 'fstype': zfs on a replicated volume needs zpool import, which this \
+                     agent does not do",
+                ));
+            }
+            if !fstype.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_') {
+                return Err(OcfError::configured(format!(
+                    "parameter 'fstype': '{fstype}' is not a filesystem type name"
+                )));
+            }
+            let options = v.opt_str(&OPTIONS).map(str::to_owned);
+            if options.as_deref().is_some_and(|o| o.contains(char::is_whitespace)) {
+                return Err(OcfError::configured("parameter 'options' must not contain spaces"));
+            }
+            let fsck = match v.str(&RUN_FSCK) {
+                "force" => FsckMode::Force,
+                "no" => FsckMode::No,
+                _ => FsckMode::Auto,
+            };
+            Some(Fs { directory: dir.to_owned(), fstype: fstype.to_owned(), options, fsck })
+        }
+    };
+    let drbdconf = v.opt_str(&DRBDCONF).map(str::to_owned);
+    let state_dir = PathBuf::from(v.str(&STATE_DIR));
+    let backend = match v.str(&BACKEND) {
+        "hast" if drbdconf.is_some() => {
+            return Err(OcfError::configured("parameter 'drbdconf' is for backend=drbd only"));
+        }
+        "hast" => Backend::Hast(Hast { resource, device, force_promote: v.flag(&FORCE_PROMOTE) }),
+        _ => {
+            let mut d = drbd::backend(&resource, device, drbdconf);
+            d.minor_cache = Some(state_dir.join(format!("{resource}.drbd-minor")));
+            Backend::Drbd(d)
+        }
+    };
+    Ok(Config {
+        backend,
+        fs,
+        wfc: v.secs(&WFC_TIMEOUT),
+        kill_grace: v.secs(&KILL_GRACE),
+        state_dir,
+    })
+}
+
+/// Two primaries of one replicated volume with a local filesystem on it corrupt it, and two
+/// instances on one node share one device: refuse such clone settings (drbd.ocf checks the same).
+fn check_clone_meta(c: &ocf::CloneMeta) -> Result<(), OcfError> {
+    if c.promoted_max.is_some_and(|n| n > 1) {
+        return Err(OcfError::configured(
+            "meta attribute promoted-max must be 1: two primaries of one volume with a local \
+             filesystem would corrupt it",
+        ));
+    }
+    if c.clone_node_max.is_some_and(|n| n > 1) {
+        return Err(OcfError::configured(
+            "meta attribute clone-node-max must be 1: one node holds one replica",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ocf::OcfEnv;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, OcfError> {
-        let pairs: Vec<(String, &str)> =
-            pairs.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), *v)).collect();
-        let env = OcfEnv::from_pairs(&pairs);
+        let env = OcfEnv::from_params(pairs);
         let values = Values::parse(PARAMS, &env)?;
         config_from(&values)
     }
@@ -795,7 +503,10 @@ mod tests {
     #[test]
     fn minimal_drbd() {
         let c = cfg(&[("resource", "r0")]).unwrap();
-        assert_eq!(c.backend, Backend::Drbd);
+        let mut want = drbd::backend("r0", None, None);
+        want.minor_cache = Some("/run/ferroha/volume/r0.drbd-minor".into());
+        assert_eq!(c.backend, Backend::Drbd(want));
+        assert_eq!(c.replica().resource(), "r0");
         assert_eq!(c.fs, None);
         assert_eq!(c.wfc, Duration::from_secs(10));
     }
@@ -855,21 +566,41 @@ mod tests {
     }
 
     #[test]
-    fn state_roles_and_scores() {
-        let s =
+    fn states_of_both_backends() {
+        let pri =
             drbd::parse_proc_drbd(include_str!("../tests/fixtures/proc_drbd_84_primary.txt"), 0);
-        let st = State::Drbd(s);
-        assert_eq!(st.local(), Local::Primary);
-        assert!(st.connected());
-        assert_eq!(st.score(), drbd::ScoreAction::Set(10000));
-        assert_eq!(State::Drbd(None).local(), Local::Down);
+        let st = drbd::observe("r0", pri.as_ref());
+        assert_eq!((st.role, st.connected), (LocalRole::Primary, true));
+        assert_eq!(st.score, ScoreAction::Set(10000));
+        assert_eq!(drbd::observe("r0", None), State::DOWN);
         let h = hast::parse_list(include_str!("../tests/fixtures/hastctl_list_two.txt"));
-        assert_eq!(State::Hast(Some(h[0].clone())).local(), Local::Secondary);
-        assert!(!State::Hast(Some(h[0].clone())).connected(), "degraded");
-        assert_eq!(State::Hast(Some(h[1].clone())).local(), Local::Down, "init");
+        let secondary = hast::observe(Some(&h[0]));
+        assert_eq!(secondary.role, LocalRole::Secondary);
+        assert!(!secondary.connected, "degraded");
+        assert_eq!(hast::observe(Some(&h[1])).role, LocalRole::Down, "init");
         let sa =
             drbd::parse_proc_drbd(include_str!("../tests/fixtures/proc_drbd_84_standalone.txt"), 0);
-        assert!(State::Drbd(sa).warning("r0").unwrap().contains("StandAlone"));
+        assert!(drbd::observe("r0", sa.as_ref()).warning.unwrap().contains("StandAlone"));
+    }
+
+    /// The DRBD state path with the module's /proc file injected: absent (module not loaded)
+    /// is down, a loaded 8.4 module is read for the configured device's minor. No tool runs.
+    #[test]
+    fn drbd_state_from_an_injected_proc_file() {
+        let deadline = Deadline::after(Duration::from_secs(5));
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = drbd::backend("r0", Some("/dev/drbd0".into()), None);
+        d.proc_drbd = dir.path().join("no-drbd");
+        assert!(!d.loaded());
+        assert_eq!(d.state(&deadline).unwrap(), State::DOWN);
+        d.proc_drbd = dir.path().join("drbd");
+        let text = include_str!("../tests/fixtures/proc_drbd_84_secondary.txt");
+        std::fs::write(&d.proc_drbd, text).unwrap();
+        assert!(d.loaded());
+        let st = d.state(&deadline).unwrap();
+        assert_eq!((st.role, st.connected), (LocalRole::Secondary, true));
+        d.device = Some("/dev/drbd7".into());
+        assert_eq!(d.state(&deadline).unwrap(), State::DOWN, "minor 7 is not configured");
     }
 
     #[test]

@@ -5,22 +5,22 @@
 //! `/proc/<pid>/maps` for paths at or below the mount point (never `fuser -m`, which on a busy
 //! parent mount would name every process of the system). The matching is a pure function.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use ocf::{Deadline, OcfError, exec};
+use ocf::{Context, Deadline, OcfError, exec, proc};
 
 /// One mount-table entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MountEntry {
+pub(crate) struct MountEntry {
     /// What is mounted.
-    pub source: String,
+    pub(crate) source: String,
     /// Where.
-    pub target: String,
+    pub(crate) target: String,
     /// Filesystem type.
-    pub fstype: String,
+    pub(crate) fstype: String,
 }
 
 /// Undo the octal escapes (`\040` for a space) of `/proc/mounts`.
@@ -43,11 +43,13 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Parse `/proc/self/mounts` (or FreeBSD's `mount -p`, the same first three columns).
-pub fn parse_mounts(text: &str) -> Vec<MountEntry> {
+/// Parse `/proc/self/mounts` (or FreeBSD's `mount -p`, the same first three columns). Fields
+/// are separated by spaces (tabs in `mount -p`); the kernel escapes those in names, but no other
+/// whitespace, so a name may hold a vertical tab or a no-break space.
+pub(crate) fn parse_mounts(text: &str) -> Vec<MountEntry> {
     text.lines()
         .filter_map(|l| {
-            let mut f = l.split_whitespace();
+            let mut f = l.split([' ', '\t']).filter(|f| !f.is_empty());
             Some(MountEntry {
                 source: unescape(f.next()?),
                 target: unescape(f.next()?),
@@ -58,30 +60,30 @@ pub fn parse_mounts(text: &str) -> Vec<MountEntry> {
 }
 
 /// The entry mounted on `dir` (the last one, which is the visible one).
-pub fn mounted_on<'a>(table: &'a [MountEntry], dir: &str) -> Option<&'a MountEntry> {
+pub(crate) fn mounted_on<'a>(table: &'a [MountEntry], dir: &str) -> Option<&'a MountEntry> {
     table.iter().rev().find(|m| m.target == dir)
 }
 
 /// Mounts strictly below `dir`.
-pub fn submounts<'a>(table: &'a [MountEntry], dir: &str) -> Vec<&'a MountEntry> {
+pub(crate) fn submounts<'a>(table: &'a [MountEntry], dir: &str) -> Vec<&'a MountEntry> {
     table.iter().filter(|m| m.target != dir && is_under(&m.target, dir)).collect()
 }
 
 /// Read the mount table of this system.
-pub fn read_table(deadline: &Deadline) -> Result<Vec<MountEntry>, OcfError> {
+pub(crate) fn read_table(deadline: &Deadline) -> Result<Vec<MountEntry>, OcfError> {
     match std::fs::read_to_string("/proc/self/mounts") {
         Ok(t) => Ok(parse_mounts(&t)),
         Err(_) => {
             // FreeBSD: no /proc; `mount -p` prints fstab lines.
-            let out = exec::run("mount", &["-p"], deadline)
-                .map_err(|e| OcfError::generic("cannot read the mount table").with_source(e))?;
+            let out =
+                exec::run("mount", &["-p"], deadline).context("cannot read the mount table")?;
             Ok(parse_mounts(&out.stdout))
         }
     }
 }
 
 /// Whether `path` is `dir` or below it. A ` (deleted)` suffix (unlinked open files) is ignored.
-pub fn is_under(path: &str, dir: &str) -> bool {
+pub(crate) fn is_under(path: &str, dir: &str) -> bool {
     let path = path.strip_suffix(" (deleted)").unwrap_or(path);
     let dir = dir.trim_end_matches('/');
     if dir.is_empty() {
@@ -90,52 +92,37 @@ pub fn is_under(path: &str, dir: &str) -> bool {
     path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// The paths named in a `/proc/<pid>/maps` text (the sixth column).
-pub fn maps_paths(maps: &str) -> Vec<&str> {
-    maps.lines()
+/// The paths named in a `/proc/<pid>/maps` text (the sixth column, after the spaces that pad
+/// it; the rest of the line, whatever characters it holds).
+pub(crate) fn maps_paths(maps: &str) -> Vec<&str> {
+    // Not lines(): a line ends at '\n' only, a '\r' before it is the path's.
+    maps.split('\n')
         .filter_map(|l| {
-            let mut f = l.splitn(6, char::is_whitespace);
+            let mut f = l.splitn(6, ' ');
             let _ = (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
-            let p = f.next()?.trim();
+            let p = f.next()?.trim_start_matches(' ');
             p.starts_with('/').then_some(p)
         })
         .collect()
 }
 
-fn link(p: &Path) -> Option<String> {
-    std::fs::read_link(p).ok().map(|t| t.to_string_lossy().into_owned())
-}
-
-/// Whether process `pid` (from `/proc`) uses anything at or below `dir`.
-fn uses(pid: &str, dir: &str) -> bool {
-    let base = Path::new("/proc").join(pid);
-    for l in ["cwd", "root", "exe"] {
-        if link(&base.join(l)).is_some_and(|t| is_under(&t, dir)) {
-            return true;
-        }
+/// Whether process `pid` uses anything at or below `dir`.
+fn uses(pid: i32, dir: &str) -> bool {
+    let under = |p: PathBuf| is_under(&p.to_string_lossy(), dir);
+    if ["cwd", "root", "exe"].iter().any(|l| proc::link(pid, l).is_some_and(under)) {
+        return true;
     }
-    if let Ok(fds) = std::fs::read_dir(base.join("fd")) {
-        for fd in fds.flatten() {
-            if link(&fd.path()).is_some_and(|t| is_under(&t, dir)) {
-                return true;
-            }
-        }
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten();
+    if fds.filter_map(|fd| std::fs::read_link(fd.path()).ok()).any(under) {
+        return true;
     }
-    std::fs::read_to_string(base.join("maps"))
+    std::fs::read_to_string(format!("/proc/{pid}/maps"))
         .is_ok_and(|m| maps_paths(&m).iter().any(|p| is_under(p, dir)))
 }
 
 /// Processes (other than this one) using `dir` or anything below it.
-pub fn users(dir: &str) -> Vec<i32> {
-    let me = std::process::id().to_string();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    let mut pids: Vec<i32> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && *n != me)
-        .filter(|n| uses(n, dir))
-        .filter_map(|n| n.parse().ok())
-        .collect();
+pub(crate) fn users(dir: &str) -> Vec<i32> {
+    let mut pids: Vec<i32> = proc::pids().filter(|&pid| uses(pid, dir)).collect();
     pids.sort_unstable();
     pids
 }
@@ -155,7 +142,7 @@ fn umount(dir: &str, deadline: &Deadline) -> Result<(), exec::ExecError> {
 
 /// Unmount `dir`: plain umount; if busy, TERM the processes using it, wait up to `grace`,
 /// KILL those left, wait again (bounded), umount. Submounts are unmounted first, deepest first.
-pub fn unmount(dir: &str, grace: Duration, deadline: &Deadline) -> Result<(), OcfError> {
+pub(crate) fn unmount(dir: &str, grace: Duration, deadline: &Deadline) -> Result<(), OcfError> {
     let table = read_table(deadline)?;
     let mut subs: Vec<String> =
         submounts(&table, dir).into_iter().map(|m| m.target.clone()).collect();
@@ -200,7 +187,7 @@ fn unmount_one(dir: &str, grace: Duration, deadline: &Deadline) -> Result<(), Oc
 
 /// When to run fsck before mounting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FsckMode {
+pub(crate) enum FsckMode {
     /// For filesystems whose fsck is cheap and needed after a crash: ext2/3/4 and UFS.
     Auto,
     /// Always.
@@ -210,7 +197,7 @@ pub enum FsckMode {
 }
 
 /// Whether to check `fstype` before mounting.
-pub fn needs_fsck(mode: FsckMode, fstype: &str) -> bool {
+pub(crate) fn needs_fsck(mode: FsckMode, fstype: &str) -> bool {
     match mode {
         FsckMode::Force => true,
         FsckMode::No => false,
@@ -219,7 +206,7 @@ pub fn needs_fsck(mode: FsckMode, fstype: &str) -> bool {
 }
 
 /// The fsck command for `fstype` on `device` (preen mode: fix what is safe, stop otherwise).
-pub fn fsck_command(fstype: &str, device: &str) -> (String, Vec<String>) {
+pub(crate) fn fsck_command(fstype: &str, device: &str) -> (String, Vec<String>) {
     match fstype {
         "ext2" | "ext3" | "ext4" => ("e2fsck".into(), vec!["-p".into(), device.into()]),
         _ => ("fsck".into(), vec!["-t".into(), fstype.into(), "-p".into(), device.into()]),
@@ -227,13 +214,18 @@ pub fn fsck_command(fstype: &str, device: &str) -> (String, Vec<String>) {
 }
 
 /// Run fsck; exit codes 0–3 mean clean or repaired, 4 and above fail.
-pub fn fsck(fstype: &str, device: &str, deadline: &Deadline) -> Result<(), OcfError> {
+pub(crate) fn fsck(fstype: &str, device: &str, deadline: &Deadline) -> Result<(), OcfError> {
     let (prog, args) = fsck_command(fstype, device);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = exec::output(&prog, &args, deadline)
-        .map_err(|e| OcfError::generic(format!("fsck of {device} could not run")).with_source(e))?;
+        .with_context(|| format!("fsck of {device} could not run"))?;
     match out.status.code() {
-        Some(0) => Ok(()),
+        Some(0) => {
+            // One line per check, so that a failover's fsck shows in the log with its time.
+            let said = out.stdout.lines().last().unwrap_or("").trim();
+            log::info!("{prog} -p {device}: clean (exit 0): {said}");
+            Ok(())
+        }
         Some(c @ 1..=3) => {
             log::warn!("{prog} repaired {device} (exit {c})");
             Ok(())
@@ -277,6 +269,18 @@ mod tests {
         // FreeBSD `mount -p`
         let b = parse_mounts("/dev/hast/shared\t\t/var/db/mysql\tufs\trw\t\t2 2\n");
         assert_eq!(b[0].target, "/var/db/mysql");
+    }
+
+    /// The kernel escapes only space, tab, newline and backslash: any other whitespace (here a
+    /// vertical tab and a no-break space) is part of the name.
+    #[test]
+    fn other_whitespace_is_part_of_the_name() {
+        let m = parse_mounts("/dev/drbd0 /srv/a\u{b}b ext4 rw 0 0\n/x\u{a0}y /srv/c ext4 rw 0 0\n");
+        assert_eq!(m[0].target, "/srv/a\u{b}b");
+        assert_eq!((m[1].source.as_str(), m[1].target.as_str()), ("/x\u{a0}y", "/srv/c"));
+        let maps = "7f02-7f03 r--s 00000000 fd:02 12                   /srv/db/log\t\n\
+                    7f04-7f05 r--s 00000000 fd:02 13                   /srv/db/cr\r\n";
+        assert_eq!(maps_paths(maps), ["/srv/db/log\t", "/srv/db/cr\r"]);
     }
 
     #[test]
@@ -325,5 +329,76 @@ mod tests {
         assert!(found.contains(&pid), "{found:?} should contain {pid}");
         assert!(!other.contains(&pid));
         assert!(!found.contains(&i32::try_from(std::process::id()).unwrap()));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A path as the kernel writes it in /proc/mounts: space, tab, newline and backslash
+        /// as three-digit octal escapes (`mangle()` in fs/proc_namespace.c).
+        fn escape(path: &str) -> String {
+            let mut out = String::new();
+            for c in path.chars() {
+                match c {
+                    ' ' | '\t' | '\n' | '\\' => out.push_str(&format!("\\{:03o}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out
+        }
+
+        proptest! {
+            #[test]
+            fn any_mount_table_text_is_read(text in any::<String>()) {
+                for m in parse_mounts(&text) {
+                    prop_assert!(!m.fstype.is_empty());
+                }
+            }
+
+            /// Whatever a mount point is called, the table read back names it.
+            #[test]
+            fn mount_points_read_back(
+                entries in prop::collection::vec(("/[^\u{0}]{0,16}", "/[^\u{0}]{0,16}", "[a-z0-9]{1,8}"), 0..5),
+            ) {
+                let text: String = entries
+                    .iter()
+                    .map(|(src, dst, fs)| format!("{} {} {fs} rw,relatime 0 0\n", escape(src), escape(dst)))
+                    .collect();
+                let want: Vec<MountEntry> = entries
+                    .into_iter()
+                    .map(|(source, target, fstype)| MountEntry { source, target, fstype })
+                    .collect();
+                prop_assert_eq!(parse_mounts(&text), want);
+            }
+
+            #[test]
+            fn any_maps_text_is_read(text in any::<String>()) {
+                for p in maps_paths(&text) {
+                    prop_assert!(p.starts_with('/'));
+                }
+            }
+
+            /// A mapped file's path comes back whole, whatever it is called (the kernel escapes
+            /// only a newline in it).
+            #[test]
+            fn mapped_paths_read_back(path in "/[^\n\u{0}]{0,24}") {
+                let line = format!("7f00-7f01 r--s 00000000 fd:02 12                   {path}\n");
+                prop_assert_eq!(maps_paths(&line), [path.as_str()]);
+            }
+
+            /// `is_under` is "equal or below, at a path-component boundary", never for "/".
+            #[test]
+            fn under_is_a_component_prefix(dir in "(/[a-z ]{1,4}){1,3}", rest in "[a-z/ ]{0,8}") {
+                let below = format!("{dir}/{rest}");
+                let deleted = format!("{below} (deleted)");
+                let sibling = format!("{dir}x{rest}");
+                prop_assert!(is_under(&dir, &dir));
+                prop_assert!(is_under(&below, &dir));
+                prop_assert!(is_under(&deleted, &dir));
+                prop_assert!(!is_under(&sibling, &dir));
+                prop_assert!(!is_under(&below, "/"));
+            }
+        }
     }
 }

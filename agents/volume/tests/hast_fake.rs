@@ -5,7 +5,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use testkit::{Agent, Env, FakeCrmAttribute, Outcome};
 
 const VOLUME: &str = env!("CARGO_BIN_EXE_volume");
 
@@ -29,25 +30,20 @@ case "$1" in
 esac
 "#;
 
-/// Records each call twice: in `calls` (read and cleared by [`Fake::calls`]) and in `scores`
-/// (never cleared: its last line is the attribute's current value).
-const FAKE_CRM_ATTRIBUTE: &str = "#!/bin/sh\necho \"crm_attribute $*\" >> \"$FAKE_HAST_DIR/calls\"\n\
-     echo \"crm_attribute $*\" >> \"$FAKE_HAST_DIR/scores\"\n";
-
+/// The fake `hastctl` (its calls in `calls`), and the fake `crm_attribute`.
 struct Fake {
     dir: tempfile::TempDir,
+    crm: FakeCrmAttribute,
 }
 
 impl Fake {
     fn new() -> Fake {
         let dir = tempfile::tempdir().expect("tempdir");
-        for (name, text) in [("hastctl", FAKE_HASTCTL), ("crm_attribute", FAKE_CRM_ATTRIBUTE)] {
-            let p = dir.path().join(name);
-            std::fs::write(&p, text).expect("write fake");
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        }
+        let p = dir.path().join("hastctl");
+        std::fs::write(&p, FAKE_HASTCTL).expect("write fake");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         std::fs::write(dir.path().join("dirty"), "0\n").expect("dirty");
-        Fake { dir }
+        Fake { dir, crm: FakeCrmAttribute::new() }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -58,98 +54,85 @@ impl Fake {
         std::fs::write(self.path("dirty"), format!("{n}\n")).expect("dirty");
     }
 
-    /// The recorded calls since the last look.
+    /// The `hastctl` calls since the last look.
     fn calls(&self) -> String {
         let text = std::fs::read_to_string(self.path("calls")).unwrap_or_default();
         let _ = std::fs::remove_file(self.path("calls"));
         text
     }
 
+    /// Whether the agent ran `crm_attribute` since the last look.
+    fn published(&self) -> bool {
+        !self.crm.take_calls().is_empty()
+    }
+
     /// The promotion score as Pacemaker would hold it now (the agent publishes only changes).
     fn score(&self) -> Option<String> {
-        last_score(&std::fs::read_to_string(self.path("scores")).unwrap_or_default())
+        self.crm.score(None)
     }
 
-    fn run(&self, action: &str, extra: &[(&str, &str)]) -> (i32, String) {
-        let dev = self.path("dev");
-        let mut cmd = Command::new(VOLUME);
-        cmd.arg(action)
-            .env_clear()
-            .env("PATH", format!("{}:/usr/bin:/bin", self.dir.path().display()))
-            .env("FAKE_HAST_DIR", self.dir.path())
-            .env("OCF_ROOT", "/usr/lib/ocf")
-            .env("OCF_RESOURCE_INSTANCE", "hv")
-            .env("OCF_RESKEY_CRM_meta_timeout", "10000")
-            .env("OCF_RESKEY_CRM_meta_interval", "10000")
-            .env("OCF_RESKEY_backend", "hast")
-            .env("OCF_RESKEY_resource", "shared")
-            .env("OCF_RESKEY_device", &dev)
-            .env("OCF_RESKEY_wfc_timeout", "2")
-            .env("OCF_RESKEY_state_dir", self.path("state"));
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run volume");
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        (out.status.code().unwrap_or(-1), stderr)
+    fn run(&self, action: &str, extra: &[(&str, &str)]) -> Outcome {
+        let env = Env::new("hv")
+            .var("PATH", self.crm.path(&format!("{}:/usr/bin:/bin", self.dir.path().display())))
+            .var("FAKE_HAST_DIR", self.dir.path().display().to_string())
+            .timeout_ms(10000)
+            .interval_ms(10000)
+            .param("backend", "hast")
+            .param("resource", "shared")
+            .param("device", self.path("dev").display().to_string())
+            .param("wfc_timeout", "2")
+            .param("state_dir", self.path("state").display().to_string());
+        let env = extra.iter().fold(env, |e, (k, v)| e.var(k, v));
+        Agent::new(VOLUME).run(action, &env)
     }
-}
-
-fn last_score(calls: &str) -> Option<String> {
-    calls.lines().rev().find_map(|l| {
-        if let Some(rest) = l.split("--update ").nth(1) {
-            return rest.split_whitespace().next().map(str::to_owned);
-        }
-        l.contains("--delete").then(|| "delete".to_owned())
-    })
 }
 
 #[test]
 fn hast_lifecycle_with_dirty_refusal() {
     let f = Fake::new();
     let probe = [("OCF_RESKEY_CRM_meta_interval", "0")];
-    assert_eq!(f.run("monitor", &probe).0, 7, "init is down");
+    assert_eq!(f.run("monitor", &probe).rc, 7, "init is down");
 
-    let (rc, err) = f.run("start", &[]);
-    assert_eq!(rc, 0, "{err}");
+    let r = f.run("start", &[]);
+    assert_eq!(r.rc, 0, "{r:?}");
     let calls = f.calls();
     assert!(calls.contains("hastctl role secondary shared"), "{calls}");
     assert_eq!(f.score().as_deref(), Some("1000"), "clean secondary: {calls}");
-    assert_eq!(f.run("monitor", &[]).0, 0);
+    assert_eq!(f.run("monitor", &[]).rc, 0);
 
     f.set_dirty(6_291_456);
-    let (rc, err) = f.run("promote", &[]);
-    assert_eq!(rc, 1, "{err}");
-    assert!(err.contains("6291456 dirty bytes"), "{err}");
+    let r = f.run("promote", &[]);
+    assert_eq!(r.rc, 1, "{r:?}");
+    assert!(r.reason().contains("6291456 dirty bytes"), "{r:?}");
     assert!(!f.calls().contains("role primary"), "no role switch when refused");
-    assert_eq!(f.run("monitor", &[]).0, 0);
-    assert_eq!(f.score().as_deref(), Some("delete"), "dirty: no score");
+    assert_eq!(f.run("monitor", &[]).rc, 0);
+    assert_eq!(f.score(), None, "dirty: no score");
 
-    let (rc, err) = f.run("promote", &[("OCF_RESKEY_force_promote", "true")]);
-    assert_eq!(rc, 0, "{err}");
+    let r = f.run("promote", &[("OCF_RESKEY_force_promote", "true")]);
+    assert_eq!(r.rc, 0, "{r:?}");
     assert!(f.calls().contains("hastctl role primary shared"));
     assert!(Path::new(&f.path("dev")).exists());
-    assert_eq!(f.run("monitor", &[]).0, 8);
+    assert_eq!(f.run("monitor", &[]).rc, 8);
     assert_eq!(f.score().as_deref(), Some("10000"));
     // An unchanged score is not published again; a probe always publishes it.
-    f.calls();
-    assert_eq!(f.run("monitor", &[]).0, 8);
-    assert!(!f.calls().contains("crm_attribute"), "steady monitor ran crm_attribute");
-    assert_eq!(f.run("monitor", &probe).0, 8);
-    assert!(f.calls().contains("crm_attribute"), "a probe must publish");
+    f.published();
+    assert_eq!(f.run("monitor", &[]).rc, 8);
+    assert!(!f.published(), "steady monitor ran crm_attribute");
+    assert_eq!(f.run("monitor", &probe).rc, 8);
+    assert!(f.published(), "a probe must publish");
 
     f.set_dirty(0);
-    assert_eq!(f.run("demote", &[]).0, 0);
-    assert_eq!(f.run("monitor", &[]).0, 0);
-    assert_eq!(f.run("promote", &[]).0, 0, "clean: no force needed");
+    assert_eq!(f.run("demote", &[]).rc, 0);
+    assert_eq!(f.run("monitor", &[]).rc, 0);
+    assert_eq!(f.run("promote", &[]).rc, 0, "clean: no force needed");
     f.calls();
-    let (rc, err) = f.run("stop", &[]);
-    assert_eq!(rc, 0, "{err}");
+    let r = f.run("stop", &[]);
+    assert_eq!(r.rc, 0, "{r:?}");
     let calls = f.calls();
     let secondary = calls.find("role secondary").expect("demoted on stop");
     let init = calls.find("role init").expect("init on stop");
     assert!(secondary < init, "{calls}");
-    assert_eq!(f.score().as_deref(), Some("delete"));
-    assert_eq!(f.run("monitor", &[]).0, 7);
-    assert_eq!(f.run("stop", &[]).0, 0, "stop when stopped");
+    assert_eq!(f.score(), None, "deleted on stop");
+    assert_eq!(f.run("monitor", &[]).rc, 7);
+    assert_eq!(f.run("stop", &[]).rc, 0, "stop when stopped");
 }

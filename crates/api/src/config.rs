@@ -84,6 +84,9 @@ pub struct Flags {
     /// File holding the bearer token that writes need (mode 0600 or stricter). Required.
     #[arg(long)]
     pub token_file: Option<String>,
+    /// `true`: reads of records need the bearer token too [default: false].
+    #[arg(long, value_name = "true|false")]
+    pub reads_need_token: Option<String>,
     /// Whole-request timeout in milliseconds [default: 5000].
     #[arg(long)]
     pub request_timeout_ms: Option<String>,
@@ -111,6 +114,7 @@ pub const KEYS: &[&str] = &[
     "db_name",
     "db_password_file",
     "token_file",
+    "reads_need_token",
     "request_timeout_ms",
     "db_timeout_ms",
     "body_limit",
@@ -137,6 +141,8 @@ pub struct Config {
     pub db_password: Option<String>,
     /// Bearer token (from `token_file`).
     pub token: String,
+    /// Whether `GET /v1/records[/{id}]` need the token too.
+    pub reads_need_token: bool,
     /// Whole-request timeout.
     pub request_timeout: Duration,
     /// DB connect/read/write timeout.
@@ -160,6 +166,7 @@ impl std::fmt::Debug for Config {
             .field("db_name", &self.db_name)
             .field("db_password", &self.db_password.as_ref().map(|_| "<redacted>"))
             .field("token", &"<redacted>")
+            .field("reads_need_token", &self.reads_need_token)
             .finish_non_exhaustive()
     }
 }
@@ -202,6 +209,7 @@ fn flag_pairs(f: &Flags) -> Vec<(&'static str, Option<&String>)> {
         ("db_name", f.db_name.as_ref()),
         ("db_password_file", f.db_password_file.as_ref()),
         ("token_file", f.token_file.as_ref()),
+        ("reads_need_token", f.reads_need_token.as_ref()),
         ("request_timeout_ms", f.request_timeout_ms.as_ref()),
         ("db_timeout_ms", f.db_timeout_ms.as_ref()),
         ("body_limit", f.body_limit.as_ref()),
@@ -226,6 +234,14 @@ pub fn read_secret(key: &'static str, path: &Path) -> Result<String, ConfigError
         return Err(err("is empty".to_owned()));
     }
     Ok(secret)
+}
+
+fn boolean(key: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(ConfigError::Value { key, msg: format!("'{other}' is not true or false") }),
+    }
 }
 
 fn num<T>(key: &'static str, v: &str, min: T) -> Result<T, ConfigError>
@@ -304,6 +320,10 @@ impl Config {
             db_name: get("db_name").unwrap_or("ferroha").to_owned(),
             db_password,
             token,
+            reads_need_token: boolean(
+                "reads_need_token",
+                get("reads_need_token").unwrap_or("false"),
+            )?,
             request_timeout: Duration::from_millis(num(
                 "request_timeout_ms",
                 get("request_timeout_ms").unwrap_or("5000"),
@@ -374,6 +394,7 @@ mod tests {
         assert_eq!(c.db_password, None);
         assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(c.request_timeout, Duration::from_secs(5));
+        assert!(!c.reads_need_token);
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("secret-of"), "{dbg}");
     }
@@ -388,6 +409,10 @@ mod tests {
         assert_eq!(e.to_string(), "listen: 'nope' is not an address:port");
         let e = Config::from_pairs(&p("token_file=/t\nbody_limit=1"), fake_secret).unwrap_err();
         assert_eq!(e.to_string(), "body_limit: 1 is below the minimum 64");
+        let e = Config::from_pairs(&p("token_file=/t\nreads_need_token=yes"), fake_secret);
+        assert_eq!(e.unwrap_err().to_string(), "reads_need_token: 'yes' is not true or false");
+        let c = Config::from_pairs(&p("token_file=/t\nreads_need_token = true"), fake_secret);
+        assert!(c.unwrap().reads_need_token);
         let e = Config::from_pairs(&p("token_file=/spaced"), fake_secret).unwrap_err();
         assert!(e.to_string().contains("one line without spaces"));
     }
@@ -401,6 +426,29 @@ mod tests {
             assert!(man.contains(&flag), "man page lacks {flag}");
             assert!(md.contains(&format!("| `{key}` |")), "docs/api.md lacks {key}");
         }
+    }
+
+    /// Write `text` to `path`, mode 0600.
+    fn private(path: &Path, text: &str) {
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let tok = dir.path().join("tok");
+        private(&tok, "t0k\n");
+        let conf = dir.path().join("api.conf");
+        let text = format!("token_file = {}\nreads_need_token = false\n", tok.display());
+        std::fs::write(&conf, text).unwrap();
+        let flags = Flags { config: Some(conf.clone()), ..Flags::default() };
+        assert!(!Config::load(&flags).unwrap().reads_need_token);
+        let flags =
+            Flags { config: Some(conf), reads_need_token: Some("true".into()), ..Flags::default() };
+        let c = Config::load(&flags).unwrap();
+        assert!(c.reads_need_token);
+        assert_eq!(c.token, "t0k");
     }
 
     #[test]
@@ -417,5 +465,57 @@ mod tests {
         assert!(read_secret("token_file", &f).unwrap_err().to_string().contains("is empty"));
         let e = read_secret("token_file", &dir.path().join("nope")).unwrap_err().to_string();
         assert!(e.contains("No such file"), "{e}");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn key() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(KEYS)
+        }
+
+        proptest! {
+            #[test]
+            fn any_file_is_read_or_names_the_line(text in any::<String>()) {
+                match parse_file(&text, Path::new("t.conf")) {
+                    Ok(pairs) => {
+                        for (k, _) in pairs {
+                            prop_assert!(KEYS.contains(&k.as_str()));
+                        }
+                    }
+                    Err(e) => prop_assert!(matches!(e, ConfigError::Syntax { .. }), "{}", e),
+                }
+            }
+
+            /// `key = "value"` lines read back, each key once, with comments and blank lines.
+            #[test]
+            fn written_files_read_back(
+                pairs in prop::collection::btree_map(key(), "[^\n\r\"]{0,16}", 0..8),
+                comment in "[^\n]{0,12}",
+            ) {
+                let text: String = pairs.iter().map(|(k, v)| format!("{k} = \"{v}\"\n\n# {comment}\n")).collect();
+                let want: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+                prop_assert_eq!(p(&text), want);
+            }
+
+            /// Any values give a configuration or an error naming the setting; never a panic.
+            #[test]
+            fn any_values_give_a_config_or_name_the_key(
+                pairs in prop::collection::vec(
+                    (key(), prop_oneof![any::<String>(), any::<i64>().prop_map(|n| n.to_string()), Just("127.0.0.1:0".to_owned())]),
+                    0..10,
+                ),
+            ) {
+                let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                match Config::from_pairs(&pairs, fake_secret) {
+                    Ok(c) => prop_assert!(c.db_port > 0 && c.page_max > 0 && c.pool_max > 0),
+                    Err(ConfigError::Value { key, .. } | ConfigError::Secret { key, .. }) => {
+                        prop_assert!(KEYS.contains(&key));
+                    }
+                    Err(e) => prop_assert!(false, "unexpected {e}"),
+                }
+            }
+        }
     }
 }

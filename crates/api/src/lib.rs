@@ -7,7 +7,7 @@
 //!   writable** (503 on a read-only or unreachable server, so a health check sees a stale
 //!   primary);
 //! - `POST/GET/PUT/DELETE /v1/records[/{id}]`, paged listing; writes need
-//!   `Authorization: Bearer <token>`;
+//!   `Authorization: Bearer <token>`, and reads too with `reads_need_token = true`;
 //! - every error is a JSON body `{"error": "<code>", "message": "<sentence>"}`.
 //!
 //! axum on a current-thread tokio runtime; MariaDB through the synchronous `mysql` client in
@@ -77,21 +77,36 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The one place a database failure becomes an HTTP answer (the table in docs/api.md).
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        match e {
-            DbError::Unavailable(_) => {
-                log_line("warn", "database unavailable", &[("error", json!(e.to_string()))]);
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database_unavailable",
-                    "the database is unreachable",
-                )
-            }
+        let unavailable = |message: &str| {
+            log_line("warn", "database unavailable", &[("error", json!(e.to_string()))]);
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", message)
+        };
+        match &e {
+            DbError::Unavailable(_) => unavailable("the database is unreachable"),
+            DbError::PoolWait(_) => unavailable(
+                "no database connection became free within db_timeout_ms (all pool_max in use)",
+            ),
+            DbError::Lost(_) => unavailable(
+                "the database connection broke or timed out during the request; \
+                 a write may have been applied",
+            ),
+            DbError::Busy(_) => unavailable(
+                "the database gave up on the statement (lock wait, deadlock, time limit or \
+                 kill) and rolled it back",
+            ),
             DbError::ReadOnly(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_read_only",
                 "the database is read-only (not the primary)",
+            ),
+            // Logged once by the Db, not on every request.
+            DbError::Denied { grant, .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_denied",
+                format!("the database user lacks {grant}"),
             ),
             DbError::Other(_) => {
                 log_line("error", "database error", &[("error", json!(e.to_string()))]);
@@ -142,13 +157,13 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Check `Authorization: Bearer <token>`.
-fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
+/// Check `Authorization: Bearer <token>`; `what` ("writes", "reads") names what needs it.
+fn authorize(headers: &HeaderMap, token: &str, what: &str) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "writes need an Authorization: Bearer token",
+            format!("{what} need an Authorization: Bearer token"),
         ));
     };
     // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
@@ -166,6 +181,16 @@ fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
             "the bearer token is not valid",
         ))
     }
+}
+
+/// Writes always need the token.
+fn authorize_write(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    authorize(headers, &app.cfg.token, "writes")
+}
+
+/// Reads need it with `reads_need_token = true`.
+fn authorize_read(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    if app.cfg.reads_need_token { authorize(headers, &app.cfg.token, "reads") } else { Ok(()) }
 }
 
 /// A record as a client sends it.
@@ -282,7 +307,8 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-async fn list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> ApiResult {
+async fn list(State(app): State<Arc<App>>, headers: HeaderMap, RawQuery(q): RawQuery) -> ApiResult {
+    authorize_read(&app, &headers)?;
     let (after, limit) = parse_page(q.as_deref(), app.cfg.page_max)?;
     // One more than asked tells whether there is a next page.
     let mut items = blocking(&app, move |db| db.list(after, limit + 1)).await?;
@@ -297,7 +323,7 @@ async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    authorize(&headers, &app.cfg.token)?;
+    authorize_write(&app, &headers)?;
     let rec = parse_record(&headers, body)?;
     let stored = blocking(&app, move |db| db.create(&rec.name, &rec.data)).await?;
     let location = HeaderValue::from_str(&format!("/v1/records/{}", stored.id))
@@ -305,7 +331,12 @@ async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(stored)).into_response())
 }
 
-async fn read(State(app): State<Arc<App>>, Path(raw): Path<String>) -> ApiResult {
+async fn read(
+    State(app): State<Arc<App>>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    authorize_read(&app, &headers)?;
     let id = parse_id(&raw)?;
     match blocking(&app, move |db| db.get(id)).await? {
         Some(r) => Ok(Json(r).into_response()),
@@ -319,7 +350,7 @@ async fn update(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    authorize(&headers, &app.cfg.token)?;
+    authorize_write(&app, &headers)?;
     let id = parse_id(&raw)?;
     let rec = parse_record(&headers, body)?;
     match blocking(&app, move |db| db.update(id, &rec.name, &rec.data)).await? {
@@ -333,7 +364,7 @@ async fn delete(
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult {
-    authorize(&headers, &app.cfg.token)?;
+    authorize_write(&app, &headers)?;
     let id = parse_id(&raw)?;
     if blocking(&app, move |db| db.delete(id)).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -442,6 +473,8 @@ async fn serve(cfg: Config) -> Result<(), String> {
     // Create the schema now if the database is there; otherwise on the first request.
     tokio::task::spawn_blocking(move || match first.db.ensure_schema() {
         Ok(()) => log_line("info", "schema ready", &[]),
+        // Already logged once, as "missing grant".
+        Err(DbError::Denied { .. }) => {}
         Err(e) => log_line("warn", "schema not created yet", &[("error", json!(e.to_string()))]),
     });
     axum::serve(listener, router(app))
@@ -525,19 +558,23 @@ mod tests {
     #[test]
     fn tokens_compare_exactly() {
         let mut h = HeaderMap::new();
-        assert_eq!(authorize(&h, "tok").unwrap_err().status, StatusCode::UNAUTHORIZED);
+        let e = authorize(&h, "tok", "reads").unwrap_err();
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (StatusCode::UNAUTHORIZED, "reads need an Authorization: Bearer token")
+        );
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer tok"));
-        assert!(authorize(&h, "tok").is_ok());
-        assert!(authorize(&h, "to").is_err());
-        assert!(authorize(&h, "tok2").is_err());
+        assert!(authorize(&h, "tok", "writes").is_ok());
+        assert!(authorize(&h, "to", "writes").is_err());
+        assert!(authorize(&h, "tok2", "writes").is_err());
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer tok"));
-        assert!(authorize(&h, "tok").is_ok());
+        assert!(authorize(&h, "tok", "writes").is_ok());
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer TOK"));
-        assert!(authorize(&h, "tok").is_err());
+        assert!(authorize(&h, "tok", "writes").is_err());
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer"));
-        assert!(authorize(&h, "tok").is_err());
+        assert!(authorize(&h, "tok", "writes").is_err());
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic tok"));
-        assert!(authorize(&h, "tok").is_err());
+        assert!(authorize(&h, "tok", "writes").is_err());
     }
 
     #[test]

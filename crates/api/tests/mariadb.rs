@@ -1,5 +1,7 @@
 //! `ferroha-api` against a real MariaDB that the test starts (own datadir, socket and loopback
-//! port; stopped by its pid). Needs `mariadb-server` installed and root (mariadbd --user=root).
+//! port; stopped by its pid). Needs `mariadb-server` installed and root (mariadbd --user=root):
+//! system tests, ignored unless `--include-ignored` (scripts/test.sh runs them). The config
+//! checks need neither.
 
 mod common;
 
@@ -10,6 +12,22 @@ use common::{Api, Mariadb, Target, free_port, shared_db, unique};
 use serde_json::json;
 
 const PW: &str = "db-Pw-7f3a9c";
+
+/// An own server (for tests that change global settings, lock tables or stop it) with a
+/// database and user "api".
+fn own_server() -> (Mariadb, String) {
+    let db = Mariadb::start();
+    let name = unique("t");
+    db.database(&name, "api", PW);
+    (db, name)
+}
+
+/// Create a record; its id.
+fn post(api: &Api, name: &str) -> u64 {
+    let (s, b, _) = api.write("POST", "/v1/records", &format!(r#"{{"name":"{name}"}}"#));
+    assert_eq!(s, 201, "{b}");
+    b["id"].as_u64().expect("id")
+}
 
 /// A fresh database and user on the shared server, and an API on it.
 fn api_on_shared(extra: &str) -> (std::sync::Arc<Mariadb>, Api) {
@@ -22,6 +40,7 @@ fn api_on_shared(extra: &str) -> (std::sync::Arc<Mariadb>, Api) {
 }
 
 #[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
 fn crud_and_paging() {
     let (_db, api) = api_on_shared("");
     let (s, body, headers) = api.write("POST", "/v1/records", r#"{"name":"alpha","data":{"n":1}}"#);
@@ -77,6 +96,7 @@ fn crud_and_paging() {
 }
 
 #[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
 fn bad_input_gets_4xx_with_json_bodies() {
     let (_db, api) = api_on_shared("body_limit = 1024\npage_max = 20");
     let cases: &[(&str, &str, &str, &str, u16, &str)] = &[
@@ -125,6 +145,7 @@ fn bad_input_gets_4xx_with_json_bodies() {
 }
 
 #[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
 fn writes_need_the_token() {
     let (_db, api) = api_on_shared("");
     let (s, b, h) = api.send("POST", "/v1/records", None, "application/json", r#"{"name":"a"}"#);
@@ -150,12 +171,14 @@ fn writes_need_the_token() {
         api.send("DELETE", &format!("/v1/records/{id}"), Some("wrong"), "application/json", "").0,
         401
     );
-    // Reads are open; the record is unchanged.
+    // Reads are open by default (reads_need_token = false); the record is unchanged.
     assert_eq!(api.get(&format!("/v1/records/{id}")).1["name"], "a");
 }
 
 #[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
 fn ready_follows_read_only_and_database_down() {
+    use mysql::prelude::Queryable;
     // Own server: read_only is global, and this test stops the server.
     let db = Mariadb::start();
     let name = unique("t");
@@ -175,9 +198,31 @@ fn ready_follows_read_only_and_database_down() {
     let late = Api::start(&Target { port: db.port, db_name: &name, user: "api", password: PW }, "");
     assert_eq!(late.get("/v1/records").0, 200, "{}", late.log());
     assert_eq!(late.get("/ready").0, 503);
+    // A missing database is not created while the server is read-only, even by a user whom
+    // read_only does not stop: tried again later.
+    let missing = unique("m");
+    db.user(&missing, "maker", PW, "ALL");
+    db.user(&missing, "admin", PW, "ALL");
+    db.user("*", "admin", PW, "READ_ONLY ADMIN");
+    let target = |user| Target { port: db.port, db_name: &missing, user, password: PW };
+    let (maker, admin) = (Api::start(&target("maker"), ""), Api::start(&target("admin"), ""));
+    for (api, path) in [(&maker, "/ready"), (&maker, "/v1/records"), (&admin, "/v1/records")] {
+        let (s, b) = api.get(path);
+        assert_eq!((s, b["error"].as_str()), (503, Some("database_read_only")), "{path}: {b}");
+    }
+    assert!(!db.has_database(&missing), "created on a read-only server: {}", admin.log());
+    // Nor its tables in an empty database.
+    let empty = unique("e");
+    db.user(&empty, "admin", PW, "ALL");
+    db.root().expect("root").query_drop(format!("CREATE DATABASE `{empty}`")).expect("create");
+    let on_empty = Api::start(&Target { db_name: &empty, ..target("admin") }, "");
+    assert_eq!(on_empty.get("/ready").0, 503);
+    assert!(!db.has_table(&empty, "records"), "created on a read-only server");
     db.set_read_only(false);
     assert_eq!(api.get("/ready").0, 200);
     assert_eq!(late.get("/ready").0, 200);
+    assert_eq!(maker.get("/ready").0, 200, "{}", maker.log());
+    assert!(maker.log().contains("database created"), "{}", maker.log());
     assert_eq!(api.write("POST", "/v1/records", r#"{"name":"a"}"#).0, 201);
 
     let quick = Api::start(
@@ -206,6 +251,7 @@ fn ready_follows_read_only_and_database_down() {
 }
 
 #[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
 fn starts_without_database_then_creates_schema() {
     // The API comes up and answers /health while its database is unreachable.
     let dead = free_port();
@@ -223,6 +269,7 @@ fn starts_without_database_then_creates_schema() {
 }
 
 #[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
 fn secrets_stay_off_argv_and_out_of_logs() {
     let (_db, mut api) = api_on_shared("");
     assert_eq!(api.write("POST", "/v1/records", r#"{"name":"a"}"#).0, 201);
@@ -281,6 +328,7 @@ fn refuses_open_secret_files_and_bad_config() {
 }
 
 #[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
 fn sigterm_drains_in_flight_requests() {
     // Own server: it is stopped to hold a request in flight.
     let db = Mariadb::start();
@@ -314,6 +362,7 @@ fn sigterm_drains_in_flight_requests() {
 }
 
 #[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
 fn connects_over_the_unix_socket() {
     let db = shared_db();
     let name = unique("t");
@@ -327,4 +376,219 @@ fn connects_over_the_unix_socket() {
     assert_eq!(api.get("/ready").0, 200, "{}", api.log());
     assert_eq!(api.write("POST", "/v1/records", r#"{"name":"via-socket"}"#).0, 201);
     assert!(api.log().contains(&format!(r#""db":"{}""#, db.socket.display())), "{}", api.log());
+}
+
+/// Run `request` in a thread; once the API's statement waits on a table lock the test holds,
+/// run `meanwhile`; return the answer.
+fn while_waiting_on_lock(
+    db: &Mariadb,
+    request: impl FnOnce() -> (u16, serde_json::Value) + Send,
+    meanwhile: impl FnOnce(),
+) -> (u16, serde_json::Value) {
+    std::thread::scope(|s| {
+        let answer = s.spawn(request);
+        let held = common::wait_until(Duration::from_secs(10), || {
+            db.waits("api", "Waiting for table metadata lock")
+        });
+        meanwhile();
+        let answer = answer.join().expect("request thread");
+        assert!(held, "the statement never waited on the lock");
+        answer
+    })
+}
+
+#[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
+fn broken_and_hung_connections_answer_503() {
+    use mysql::prelude::Queryable;
+    // Own server: its tables are locked and it is stopped (SIGSTOP).
+    let (db, name) = own_server();
+    // The API reaches MariaDB through a relay that the test cuts.
+    let relay = common::Relay::start(db.port);
+    let target = Target { port: relay.port, db_name: &name, user: "api", password: PW };
+    let api = Api::start(&target, "db_timeout_ms = 1000\nrequest_timeout_ms = 10000");
+    let id = post(&api, "kept");
+    let mut root = db.root().expect("root connection");
+    let lock = format!("LOCK TABLES `{name}`.records WRITE");
+    let unavailable = |what: &str, (s, b): (u16, serde_json::Value)| {
+        assert_eq!((s, b["error"].as_str()), (503, Some("database_unavailable")), "{what}: {b}");
+    };
+
+    // The connection breaks while a statement runs: a TCP reset, then a FIN.
+    for reset in [true, false] {
+        root.query_drop(&lock).expect("lock");
+        let answer = while_waiting_on_lock(&db, || api.get("/v1/records"), || relay.cut(reset));
+        root.query_drop("UNLOCK TABLES").expect("unlock");
+        unavailable(&format!("read, reset={reset}"), answer);
+        root.query_drop(&lock).expect("lock");
+        let (s, b) = while_waiting_on_lock(
+            &db,
+            || {
+                let (s, b, _) = api.write("PUT", &format!("/v1/records/{id}"), r#"{"name":"x"}"#);
+                (s, b)
+            },
+            || relay.cut(reset),
+        );
+        root.query_drop("UNLOCK TABLES").expect("unlock");
+        assert!(b["message"].as_str().is_some_and(|m| m.contains("may have been applied")), "{b}");
+        unavailable(&format!("write, reset={reset}"), (s, b));
+        // The next request gets a new connection.
+        assert_eq!(api.get("/v1/records").0, 200, "{}", api.log());
+    }
+
+    // A statement that outlasts db_timeout_ms (read timeout).
+    root.query_drop(&lock).expect("lock");
+    let answer = while_waiting_on_lock(&db, || api.get(&format!("/v1/records/{id}")), || {});
+    root.query_drop("UNLOCK TABLES").expect("unlock");
+    unavailable("read timeout", answer);
+
+    // No pooled connection free within db_timeout_ms (pool wait): the only one is held by a
+    // statement waiting on the lock.
+    let one = Api::start(&target, "pool_max = 1\ndb_timeout_ms = 1000\nrequest_timeout_ms = 10000");
+    assert_eq!(one.get("/v1/records").0, 200);
+    root.query_drop(&lock).expect("lock");
+    let (first, second) = std::thread::scope(|s| {
+        let first = s.spawn(|| one.get("/v1/records"));
+        let held = common::wait_until(Duration::from_secs(10), || {
+            db.waits("api", "Waiting for table metadata lock")
+        });
+        let second = one.get("/v1/records");
+        assert!(held, "the first statement never waited on the lock");
+        (first.join().expect("request thread"), second)
+    });
+    root.query_drop("UNLOCK TABLES").expect("unlock");
+    unavailable("pool wait", second.clone());
+    assert!(second.1["message"].as_str().is_some_and(|m| m.contains("connection")), "{second:?}");
+    unavailable("pool holder", first);
+
+    // A hung server (SIGSTOP): the pooled connection's check and the reconnect time out.
+    drop(root);
+    common::signal(db.child.id(), libc::SIGSTOP);
+    let read = api.get("/v1/records");
+    let ready = api.get("/ready");
+    common::signal(db.child.id(), libc::SIGCONT);
+    unavailable("hung server, read", read);
+    unavailable("hung server, /ready", ready);
+    assert_eq!(api.get("/ready").0, 200, "{}", api.log());
+    assert!(!api.log().contains("database_error"), "{}", api.log());
+}
+
+#[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
+fn creates_its_database_or_names_the_missing_grant() {
+    use mysql::prelude::Queryable;
+    let db = shared_db();
+    let start = |name: &str, user: &str| {
+        Api::start(&Target { port: db.port, db_name: name, user, password: PW }, "")
+    };
+    let denied = |api: &Api, path: &str, grant: &str| {
+        let (s, b) = api.get(path);
+        assert_eq!((s, b["error"].as_str()), (503, Some("database_denied")), "{path}: {b}");
+        let m = b["message"].as_str().unwrap_or("");
+        assert_eq!(m, format!("the database user lacks {grant}"), "{path}: {}", api.log());
+    };
+
+    // May create it: the database is created, then the schema.
+    let (name, user) = (unique("c"), unique("u"));
+    db.user(&name, &user, PW, "SELECT, INSERT, UPDATE, DELETE, CREATE");
+    let api = start(&name, &user);
+    assert_eq!(api.get("/ready").0, 200, "{}", api.log());
+    assert_eq!(api.write("POST", "/v1/records", r#"{"name":"a"}"#).0, 201);
+    assert_eq!(api.log().matches("database created").count(), 1, "{}", api.log());
+
+    // May not create it: /ready and every request name the grant, logged once.
+    let (name, user) = (unique("c"), unique("u"));
+    db.user(&name, &user, PW, "SELECT, INSERT, UPDATE, DELETE");
+    let api = start(&name, &user);
+    for _ in 0..3 {
+        denied(&api, "/ready", &format!("CREATE on `{name}`.*"));
+    }
+    denied(&api, "/v1/records", &format!("CREATE on `{name}`.*"));
+    assert_eq!(api.log().matches("missing grant").count(), 1, "{}", api.log());
+    assert!(api.log().contains(&format!(r#""grant":"CREATE on `{name}`.*""#)), "{}", api.log());
+    // Granted, the next request creates it.
+    let mut root = db.root().expect("root connection");
+    for host in ["127.0.0.1", "localhost"] {
+        root.query_drop(format!("GRANT CREATE ON `{name}`.* TO '{user}'@'{host}'")).expect("grant");
+    }
+    assert_eq!(api.get("/ready").0, 200, "{}", api.log());
+
+    // No privilege at all on it (MariaDB then hides whether it exists): every grant is named.
+    let (name, user) = (unique("c"), unique("u"));
+    db.user(&name, &user, PW, "");
+    let api = start(&name, &user);
+    denied(&api, "/ready", &format!("SELECT, INSERT, UPDATE, DELETE, CREATE on `{name}`.*"));
+
+    // The database and schema exist, DELETE is missing: /ready says so before a client meets it.
+    let (name, user) = (unique("c"), unique("u"));
+    db.user(&name, &user, PW, "SELECT, INSERT, UPDATE, CREATE");
+    let api = start(&name, &user);
+    assert_eq!(api.get("/v1/records").0, 200, "{}", api.log());
+    denied(&api, "/ready", &format!("DELETE on `{name}`.*"));
+    let (s, b, _) = api.write("DELETE", "/v1/records/1", "");
+    assert_eq!((s, b["error"].as_str()), (503, Some("database_denied")), "{b}");
+}
+
+#[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
+fn a_connection_that_timed_out_is_not_reused() {
+    use mysql::prelude::Queryable;
+    // Own server: the test watches its sockets for a queued command.
+    let (db, name) = own_server();
+    let target = Target { port: db.port, db_name: &name, user: "api", password: PW };
+    // One pooled connection, so the next request would get the same one back.
+    let api = Api::start(&target, "pool_max = 1\ndb_timeout_ms = 1000\nrequest_timeout_ms = 10000");
+    let id = post(&api, "before");
+    let mut root = db.root().expect("root connection");
+    root.query_drop("START TRANSACTION").expect("begin");
+    root.exec_drop(format!("SELECT id FROM `{name}`.records WHERE id = ? FOR UPDATE"), (id,))
+        .expect("row lock");
+    let (s, b) = std::thread::scope(|sc| {
+        let put = sc.spawn(|| {
+            let (s, b, _) = api.write("PUT", &format!("/v1/records/{id}"), r#"{"name":"after"}"#);
+            (s, b)
+        });
+        let waits =
+            common::wait_until(Duration::from_secs(10), || db.runs("api", "UPDATE records"));
+        // The UPDATE waits on the row lock and times out in the API. A connection handed back
+        // to the pool gets a reset command, which queues, unread, behind the UPDATE; a
+        // connection shut down gets nothing, and the PUT is answered.
+        common::wait_until(Duration::from_secs(10), || {
+            common::unread_bytes_at(db.port) || put.is_finished()
+        });
+        // Now the UPDATE can complete: its late reply, then the reply to anything queued.
+        root.query_drop("COMMIT").expect("commit");
+        let answer = put.join().expect("request thread");
+        assert!(waits, "the UPDATE never ran: {answer:?} {}", api.log());
+        answer
+    });
+    assert_eq!((s, b["error"].as_str()), (503, Some("database_unavailable")), "{b}");
+    // The late replies must not be taken for the answers to later statements. (The UPDATE
+    // itself may or may not have been applied, as the answer said.)
+    for _ in 0..3 {
+        let (s, b) = api.get(&format!("/v1/records/{id}"));
+        assert_eq!(s, 200, "{b} {}", api.log());
+        assert!(["before", "after"].contains(&b["name"].as_str().unwrap_or("")), "{b}");
+        let (s, b) = api.get("/v1/records");
+        assert_eq!((s, b["items"][0]["id"].as_u64()), (200, Some(id)), "{b} {}", api.log());
+    }
+}
+
+#[test]
+#[ignore = "system: root + mariadbd, mariadb-install-db (Debian mariadb-server); run by scripts/test.sh"]
+fn reads_need_the_token_when_configured() {
+    let (_db, api) = api_on_shared("reads_need_token = true");
+    let id = post(&api, "a");
+    for path in ["/v1/records".to_owned(), format!("/v1/records/{id}")] {
+        let (s, b) = api.get(&path);
+        assert_eq!((s, b["error"].as_str()), (401, Some("unauthorized")), "{path}: {b}");
+        assert_eq!(b["message"], "reads need an Authorization: Bearer token");
+        assert_eq!(api.get_with(&path, Some("wrong")).0, 401, "{path}");
+        let (s, b) = api.get_with(&path, Some(&api.token));
+        assert_eq!(s, 200, "{path}: {b}");
+    }
+    // The probes stay open: a health check carries no token.
+    assert_eq!(api.get("/health").0, 200);
+    assert_eq!(api.get("/ready").0, 200, "{}", api.log());
+    assert!(!api.log().contains(&api.token), "{}", api.log());
 }

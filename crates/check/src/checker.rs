@@ -15,6 +15,7 @@ use crate::exec::{self, Exit, Program};
 use crate::metadata::{DEFAULT_TIMEOUT, Metadata};
 use crate::reason::{EXIT_REASON_PREFIX, ExitReason, code_name, exit_reason, needs_exit_reason};
 use crate::report::{Abort, Report, Status, Step};
+use crate::schema::{self, Schema, Unavailable, chain};
 use crate::sys;
 
 /// `PATH` agents get unless the caller overrides it; also where xmllint and wrappers are looked up.
@@ -45,7 +46,7 @@ const NOTIFY_LISTS: [&str; 9] =
 /// `…/resource.d/<provider>/`), `OCF_EXIT_REASON_PREFIX`, then [`Checker::env`] (which may override
 /// any of these), then `OCF_RESKEY_<name>` for each [`Checker::param`], then the step's
 /// `OCF_RESKEY_CRM_meta_timeout` and `OCF_RESKEY_CRM_meta_interval`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checker {
     agent: PathBuf,
     instance: String,
@@ -232,8 +233,8 @@ impl<'c> Session<'c> {
 
     fn sequence(&mut self) -> Result<(), Halt> {
         let xml = self.metadata()?;
-        self.validate_xml(&xml, "meta-data: DTD (ra-api-1.dtd)", "--dtdvalid", DTD_PATH);
-        self.validate_xml(&xml, "meta-data: RelaxNG (metadata.rng)", "--relaxng", RNG_PATH);
+        self.validate_xml(&xml, Schema::Dtd);
+        self.validate_xml(&xml, Schema::RelaxNg);
         self.metadata_again("meta-data as nobody", true);
         self.metadata_again("meta-data (software absent)", false);
 
@@ -325,64 +326,26 @@ impl<'c> Session<'c> {
         }
     }
 
-    fn validate_xml(&mut self, xml: &str, name: &str, flag: &str, schema: &str) {
-        let command = format!("meta-data | xmllint --noout --nonet {flag} {schema} -");
-        let mut step = Step::new(name, command, &[0]);
+    fn validate_xml(&mut self, xml: &str, schema: Schema) {
+        let mut step = Step::new(schema.step(), schema.command(), &[0]);
         if !self.checker.xmllint {
             step.skip("schema validation turned off (--no-xmllint)");
             self.steps.push(step);
             return;
         }
-        let Some(xmllint) = exec::resolve("xmllint", DEFAULT_PATH) else {
-            step.fail(format!(
-                "xmllint is not installed in {DEFAULT_PATH} (Debian: libxml2-utils); install it or \
-                 turn validation off explicitly with --no-xmllint"
-            ));
-            self.steps.push(step);
-            return;
-        };
-        let schema_path = Path::new(schema);
-        if !schema_path.is_file() {
-            step.fail(format!(
-                "{schema} is missing (Debian: resource-agents); install it or turn validation off \
-                 explicitly with --no-xmllint"
-            ));
-            self.steps.push(step);
-            return;
-        }
-        let argv: Vec<OsString> = vec![
-            xmllint.into_os_string(),
-            "--noout".into(),
-            "--nonet".into(),
-            flag.into(),
-            schema.into(),
-            "-".into(),
-        ];
-        let env = BTreeMap::from([
-            ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
-            ("LC_ALL".to_owned(), "C".to_owned()),
-        ]);
-        // Run next to the schemas, as ocf-tester does, so a DOCTYPE's relative "ra-api-1.dtd"
-        // resolves instead of producing a warning.
-        let cwd = schema_path.parent().unwrap_or(Path::new("/"));
-        let program = Program {
-            argv: &argv,
-            env: &env,
-            stdin: Some(xml.as_bytes()),
-            kill_after: DEFAULT_TIMEOUT * 2,
-            cwd,
-            user: None,
-        };
-        match exec::run(&program) {
+        match schema::xmllint(xml, schema) {
             Ok(done) => {
                 step.duration = done.elapsed;
                 step.status = status(done.exit);
                 step.stderr_tail = tail(&String::from_utf8_lossy(&done.stderr));
                 if step.status != Status::Exited(0) {
-                    step.fail(format!("meta-data does not validate against {schema}"));
+                    step.fail(format!("meta-data does not validate against {}", schema.path()));
                 }
             }
-            Err(err) => step.fail(format!("could not run xmllint: {}", chain(&err))),
+            Err(Unavailable::Exec(err)) => step.fail(chain(&Unavailable::Exec(err))),
+            Err(missing) => step.fail(format!(
+                "{missing}; install it or turn validation off explicitly with --no-xmllint"
+            )),
         }
         self.steps.push(step);
     }
@@ -731,18 +694,6 @@ fn tail(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
     lines[start..].iter().map(|l| (*l).to_owned()).collect()
-}
-
-/// An error and its sources, joined the way `anyhow` prints `{:#}`.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
 
 #[cfg(test)]

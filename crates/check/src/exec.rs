@@ -149,7 +149,9 @@ fn spawn(cmd: &mut Command) -> io::Result<std::process::Child> {
     let mut attempts = 0;
     loop {
         match cmd.spawn() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempts < 50 => {
+            Err(e)
+                if e.raw_os_error() == Some(nix::errno::Errno::ETXTBSY as i32) && attempts < 50 =>
+            {
                 attempts += 1;
                 std::thread::sleep(Duration::from_millis(10));
             }

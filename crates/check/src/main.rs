@@ -1,7 +1,8 @@
 //! `ferroha-check`: command-line front end to [`ferroha_check::Checker`].
 //!
-//! Hand-written argument parsing: the options are few and flat, and clap would be the crate's largest
-//! dependency by far. Exit status: 0 when every step passed, 1 when any failed, 2 on usage errors.
+//! Arguments are lexed by lexopt: the options are few and flat, and clap would be the crate's
+//! largest dependency by far. Exit status: 0 when every step passed, 1 when any failed, 2 on usage
+//! errors.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,20 +33,16 @@ exit status: 0 all steps passed, 1 a step failed, 2 usage error";
 /// A command line that cannot be run.
 #[derive(Debug, thiserror::Error)]
 enum UsageError {
-    #[error("{0} needs a value")]
-    MissingValue(String),
+    #[error(transparent)]
+    Lexer(#[from] lexopt::Error),
     #[error("{option} expects K=V, got {value:?}")]
     NotAssignment { option: String, value: String },
-    #[error("unknown option {0}")]
-    UnknownOption(String),
     #[error("no agent given")]
     NoAgent,
     #[error("more than one agent given ({0} and {1})")]
     TwoAgents(String, String),
     #[error("--wrap needs at least a command")]
     EmptyWrapper,
-    #[error("argument {0:?} is not valid UTF-8")]
-    NotUtf8(std::ffi::OsString),
 }
 
 enum Command {
@@ -78,9 +75,8 @@ fn main() -> ExitCode {
 }
 
 fn parse(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Command, UsageError> {
-    let args = args
-        .map(|a| a.into_string().map_err(UsageError::NotUtf8))
-        .collect::<Result<Vec<String>, _>>()?;
+    use lexopt::Arg::{Long, Short, Value};
+    use lexopt::ValueExt;
     let mut instance = None;
     let mut params = Vec::new();
     let mut env = Vec::new();
@@ -88,45 +84,32 @@ fn parse(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Command, Usag
     let mut wrapper = None;
     let mut xmllint = true;
     let mut agent: Option<String> = None;
-    let mut only_positional = false;
 
-    let mut iter = args.into_iter();
-    while let Some(arg) = iter.next() {
-        if only_positional || !arg.starts_with('-') || arg == "-" {
-            match agent.replace(arg) {
-                Some(first) => {
-                    return Err(UsageError::TwoAgents(first, agent.unwrap_or_default()));
-                }
-                None => continue,
-            }
-        }
-        // Accept both "--opt value" and "--opt=value" (and "-ovalue" for the short ones).
-        let (option, inline) = match arg.split_once('=') {
-            Some((o, v)) if o.starts_with("--") => (o.to_owned(), Some(v.to_owned())),
-            _ if !arg.starts_with("--") && arg.len() > 2 => {
-                (arg[..2].to_owned(), Some(arg[2..].to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline.clone().or_else(|| iter.next()).ok_or(UsageError::MissingValue(option.clone()))
-        };
-        match option.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--" => only_positional = true,
-            "--no-xmllint" => xmllint = false,
-            "-n" | "--name" => instance = Some(value()?),
-            "-o" | "--option" => params.push(assignment(&option, value()?)?),
-            "--env" => env.push(assignment(&option, value()?)?),
-            "--absent" => absent.push(assignment(&option, value()?)?),
-            "--wrap" => {
-                let words: Vec<String> = value()?.split_whitespace().map(str::to_owned).collect();
+    // "--opt value", "--opt=value", "-o value" and "-ovalue"; "--" ends the options.
+    let mut parser = lexopt::Parser::from_iter(std::iter::once("ferroha-check".into()).chain(args));
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Long("no-xmllint") => xmllint = false,
+            Short('n') | Long("name") => instance = Some(parser.value()?.string()?),
+            Short('o') | Long("option") => params.push(assignment("-o", parser.value()?)?),
+            Long("env") => env.push(assignment("--env", parser.value()?)?),
+            Long("absent") => absent.push(assignment("--absent", parser.value()?)?),
+            Long("wrap") => {
+                let words = parser.value()?.string()?;
+                let words: Vec<String> = words.split_whitespace().map(str::to_owned).collect();
                 if words.is_empty() {
                     return Err(UsageError::EmptyWrapper);
                 }
                 wrapper = Some(words);
             }
-            _ => return Err(UsageError::UnknownOption(arg)),
+            Value(v) => {
+                let v = v.string()?;
+                if let Some(first) = agent.replace(v) {
+                    return Err(UsageError::TwoAgents(first, agent.unwrap_or_default()));
+                }
+            }
+            other => return Err(other.unexpected().into()),
         }
     }
 
@@ -150,7 +133,8 @@ fn parse(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Command, Usag
     Ok(Command::Check(Box::new(checker)))
 }
 
-fn assignment(option: &str, value: String) -> Result<(String, String), UsageError> {
+fn assignment(option: &str, value: std::ffi::OsString) -> Result<(String, String), UsageError> {
+    let value = lexopt::ValueExt::string(value)?;
     match value.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(UsageError::NotAssignment { option: option.to_owned(), value }),
@@ -189,18 +173,15 @@ mod tests {
             "--no-xmllint",
             "/usr/lib/ocf/resource.d/ferroha/vip",
         ]);
-        let debug = format!("{c:?}");
-        for needle in [
-            "instance: \"r1\"",
-            "\"ip\": \"192.0.2.1\"",
-            "\"cidr_netmask\": \"24\"",
-            "\"OCF_RESKEY_binary\": \"/nowhere\"",
-            "\"HA_debug\": \"1\"",
-            "wrapper: [\"ip\", \"netns\", \"exec\", \"ns1\"]",
-            "xmllint: false",
-        ] {
-            assert!(debug.contains(needle), "{needle} not in {debug}");
-        }
+        let want = Checker::new("/usr/lib/ocf/resource.d/ferroha/vip")
+            .instance("r1")
+            .param("ip", "192.0.2.1")
+            .param("cidr_netmask", "24")
+            .absent("OCF_RESKEY_binary", "/nowhere")
+            .env("HA_debug", "1")
+            .wrapper(&["ip", "netns", "exec", "ns1"])
+            .xmllint(false);
+        assert_eq!(c, want);
     }
 
     #[test]
@@ -218,14 +199,67 @@ mod tests {
             Err(UsageError::NotAssignment { .. })
         ));
         assert!(matches!(parse_strs(&["-o", "=v", "a"]), Err(UsageError::NotAssignment { .. })));
-        assert!(matches!(parse_strs(&["a", "-n"]), Err(UsageError::MissingValue(_))));
-        assert!(matches!(parse_strs(&["--frob", "a"]), Err(UsageError::UnknownOption(_))));
+        assert!(matches!(
+            parse_strs(&["a", "-n"]),
+            Err(UsageError::Lexer(lexopt::Error::MissingValue { .. }))
+        ));
+        assert!(matches!(
+            parse_strs(&["--frob", "a"]),
+            Err(UsageError::Lexer(lexopt::Error::UnexpectedOption(_)))
+        ));
+        assert!(matches!(
+            parse_strs(&["-é", "a"]),
+            Err(UsageError::Lexer(lexopt::Error::UnexpectedOption(_)))
+        ));
         assert!(matches!(parse_strs(&["--wrap", " ", "a"]), Err(UsageError::EmptyWrapper)));
+    }
+
+    /// Every option of the usage text is in the man page, and the man page has no other.
+    #[test]
+    fn the_man_page_lists_every_option() {
+        let man = include_str!("../man/ferroha-check.1").replace("\\-", "-");
+        let options = |text: &str| -> Vec<String> {
+            let mut found: Vec<String> = text
+                .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']')
+                .map(|w| w.trim_start_matches("\\fB").trim_end_matches("\\fR"))
+                .filter(|w| w.starts_with('-') && w.len() > 1 && w != &"--" && !w.contains('='))
+                .map(str::to_owned)
+                .collect();
+            found.sort();
+            found.dedup();
+            found
+        };
+        let usage = options(USAGE.split("options:").nth(1).unwrap_or(""));
+        assert_eq!(options(man.split(".SH OPTIONS").nth(1).unwrap_or("")), usage);
+        assert!(usage.len() >= 7, "{usage:?}");
     }
 
     #[test]
     fn double_dash_ends_options() {
         let c = checker(&["--", "-odd-agent-name"]);
-        assert!(format!("{c:?}").contains("agent: \"-odd-agent-name\""));
+        assert_eq!(c, Checker::new("-odd-agent-name"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::os::unix::ffi::OsStringExt;
+
+        proptest! {
+            /// Any command line is a check, help or a usage error: never a panic (exit 101).
+            #[test]
+            fn any_command_line_is_parsed(
+                args in prop::collection::vec(
+                    prop_oneof![
+                        prop::collection::vec(any::<u8>(), 0..10).prop_map(std::ffi::OsString::from_vec),
+                        prop::sample::select(&["-n", "-o", "--env", "--absent", "--wrap", "--no-xmllint", "--", "-h", "a=b", "=", "-oé"][..])
+                            .prop_map(std::ffi::OsString::from),
+                    ],
+                    0..6,
+                ),
+            ) {
+                let _ = parse(args.into_iter());
+            }
+        }
     }
 }

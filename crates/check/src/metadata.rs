@@ -2,8 +2,8 @@
 //!
 //! The checker needs meta-data to decide *what* to run (required parameters, promote/demote) and *how
 //! long* each action may take (advertised timeouts), so parsing is strict about those attributes and
-//! ignores descriptions. Schema validity is xmllint's job (see the `xmllint` module); this module only
-//! reports contract problems a schema cannot express, via [`Metadata::problems`].
+//! ignores descriptions. Schema validity is xmllint's job (the checker's `validate_xml` step); this
+//! module only reports contract problems a schema cannot express, via [`Metadata::problems`].
 
 use std::time::Duration;
 
@@ -428,5 +428,96 @@ mod tests {
             Metadata::parse(bad_flag),
             Err(MetadataError::BadBoolean { attribute: "required", .. })
         ));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn leak(s: String) -> &'static str {
+            Box::leak(s.into_boxed_str())
+        }
+
+        /// Text XML 1.0 allows (no other control characters).
+        const XML_TEXT: &str = "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}]{0,40}";
+
+        fn param() -> impl Strategy<Value = ocf::Param> {
+            (
+                "[a-z_][a-z0-9_]{0,8}",
+                any::<bool>(),
+                any::<bool>(),
+                prop::option::of("[^\u{0}-\u{1f}\u{fffe}\u{ffff}]{0,12}"),
+                XML_TEXT,
+                XML_TEXT,
+            )
+                .prop_map(|(name, required, unique, default, short, long)| {
+                    let mut p = ocf::Param::string(leak(name)).desc(leak(short), leak(long));
+                    if required {
+                        p = p.required();
+                    }
+                    if unique {
+                        p = p.unique();
+                    }
+                    match default {
+                        Some(d) => p.default(leak(d)),
+                        None => p,
+                    }
+                })
+        }
+
+        fn action() -> impl Strategy<Value = ocf::ActionSpec> {
+            (
+                prop::sample::select(&["start", "stop", "monitor", "promote", "demote", "notify", "reload-agent"][..]),
+                0u32..100_000,
+                prop::option::of(0u32..100_000),
+            )
+                .prop_map(|(name, timeout, interval)| match interval {
+                    Some(i) if name == "monitor" => ocf::ActionSpec::monitor(timeout, i),
+                    _ => ocf::ActionSpec::new(name, timeout),
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_is_meta_data_or_refused(xml in any::<String>()) {
+                let _ = Metadata::parse(&xml);
+            }
+
+            /// What the agents' renderer (ocf::metadata) writes, with any descriptions and
+            /// defaults, this independent parser reads back: names, flags, defaults, timeouts.
+            #[test]
+            fn rendered_meta_data_reads_back(
+                name in "[a-z][a-z0-9_-]{0,10}",
+                (short, long) in (XML_TEXT, XML_TEXT),
+                params in prop::collection::vec(param(), 0..5),
+                actions in prop::collection::vec(action(), 0..6),
+            ) {
+                let info = ocf::AgentInfo {
+                    name: leak(name.clone()),
+                    version: "1.0",
+                    shortdesc: leak(short),
+                    longdesc: leak(long),
+                    params: Box::leak(params.clone().into_boxed_slice()),
+                    actions: Box::leak(actions.clone().into_boxed_slice()),
+                };
+                let xml = ocf::metadata::render(&info);
+                let meta = Metadata::parse(&xml);
+                prop_assert!(meta.is_ok(), "{:?}\n{xml}", meta);
+                let meta = meta.unwrap();
+                prop_assert_eq!(&meta.name, &name);
+                prop_assert_eq!(meta.parameters.len(), params.len());
+                for (got, p) in meta.parameters.iter().zip(&params) {
+                    prop_assert_eq!(got.name.as_str(), p.name);
+                    prop_assert_eq!((got.required, got.unique), (p.required, p.unique));
+                    prop_assert_eq!(got.default.as_deref(), p.default);
+                }
+                prop_assert_eq!(meta.actions.len(), actions.len());
+                for (got, a) in meta.actions.iter().zip(&actions) {
+                    prop_assert_eq!(got.name.as_str(), a.name);
+                    prop_assert_eq!(got.timeout, Duration::from_secs(a.timeout_s.into()));
+                    prop_assert_eq!(got.interval, a.interval_s.map(|i| Duration::from_secs(i.into())));
+                }
+            }
+        }
     }
 }

@@ -119,4 +119,28 @@ mod tests {
         assert_eq!(code_name(7), "OCF_NOT_RUNNING");
         assert_eq!(code_name(127), "not an OCF code");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_stderr_is_judged(stderr in any::<String>(), prefix in prop_oneof![Just(P.to_owned()), any::<String>()]) {
+                let _ = exit_reason(&stderr, &prefix);
+            }
+
+            /// Log lines, then the reason: the reason is found, trimmed, whatever came before.
+            #[test]
+            fn the_last_line_is_the_reason(
+                log in prop::collection::vec("[^\n]{0,20}", 0..4),
+                reason in "[^\n]{0,20}",
+                blank in prop_oneof![Just(""), Just("\n"), Just("\n \n")],
+            ) {
+                let stderr = format!("{}{P}{reason}\n{blank}", log.iter().map(|l| format!("{l}\n")).collect::<String>());
+                let want = if reason.trim().is_empty() { ExitReason::Empty } else { ExitReason::Found(reason.trim()) };
+                prop_assert_eq!(exit_reason(&stderr, P), want);
+            }
+        }
+    }
 }

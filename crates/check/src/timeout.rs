@@ -110,4 +110,32 @@ mod tests {
         assert!(matches!(parse_timeout("99999999999999999999s"), Err(TimeoutError::Overflow(_))));
         assert!(matches!(parse_timeout("18446744073709551615d"), Err(TimeoutError::Overflow(_))));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_text_is_a_duration_or_refused(text in any::<String>()) {
+                let _ = parse_timeout(&text);
+            }
+
+            #[test]
+            fn a_number_and_a_unit_read_back(
+                n in any::<u64>(),
+                sep in prop_oneof![Just(""), Just(" "), Just("  ")],
+                (unit, ms) in prop::sample::select(&[
+                    ("", 1000u64), ("s", 1000), ("sec", 1000), ("ms", 1), ("msec", 1), ("m", 60_000),
+                    ("min", 60_000), ("h", 3_600_000), ("hr", 3_600_000), ("d", 86_400_000), ("MS", 1),
+                ][..]),
+            ) {
+                let got = parse_timeout(&format!(" {n}{sep}{unit} "));
+                match n.checked_mul(ms) {
+                    Some(total) => prop_assert_eq!(got, Ok(Duration::from_millis(total))),
+                    None => prop_assert!(matches!(got, Err(TimeoutError::Overflow(_)))),
+                }
+            }
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! The action comes from argv[1] only; OCF says every other argument is ignored.
+//! The action comes from argv\[1\] only; OCF says every other argument is ignored.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -46,7 +46,7 @@ impl Action {
         })
     }
 
-    /// The action named by argv[1]; `Err` carries what was given (`None` when nothing was).
+    /// The action named by argv\[1\]; `Err` carries what was given (`None` when nothing was).
     pub fn from_args(args: impl IntoIterator<Item = OsString>) -> Result<Action, Option<String>> {
         let given = args.into_iter().nth(1).ok_or(None)?;
         let given = given.to_string_lossy().into_owned();

@@ -68,7 +68,7 @@ pub fn man_page(info: &AgentInfo) -> String {
 8 running promoted, 9 failed promoted. A failure prints one line \\fBocf\\-exit\\-reason:\\fR\\fItext\\fR on standard error.\n");
     m.push_str(".SH SEE ALSO\n");
     m.push_str(&format!(
-        "\\fBcrm\\fR(8), \\fBpcs\\fR(8), \\fBocf\\-tester\\fR(8), \\fBferroha\\-check\\fR(1); docs/agents/{}.md\n",
+        "\\fBcrm\\fR(8), \\fBpcs\\fR(8), \\fBocf\\-tester\\fR(8), \\fBferroha\\-check\\fR(1); /usr/share/doc/ferroha/agents/{}.md\n",
         info.name
     ));
     m

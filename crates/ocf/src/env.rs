@@ -31,6 +31,13 @@ impl OcfEnv {
         OcfEnv { vars }
     }
 
+    /// From resource parameters given by name (tests): `("ip", "192.0.2.1")` becomes
+    /// `OCF_RESKEY_ip=192.0.2.1`.
+    pub fn from_params(params: &[(&str, &str)]) -> Self {
+        let vars = params.iter().map(|(k, v)| (format!("{RESKEY}{k}"), (*v).to_owned())).collect();
+        OcfEnv { vars }
+    }
+
     /// A raw variable.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)

@@ -7,6 +7,9 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::Duration;
 
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
 use crate::deadline::Deadline;
 
 /// What a finished tool printed.
@@ -31,16 +34,15 @@ pub enum ExecError {
         program: String,
     },
     /// The program could not be started.
-    #[error("{program}: cannot start")]
+    #[error("{program}: cannot start: {error}")]
     Spawn {
         /// Program name.
         program: String,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
+        /// Why (its text is part of this error's, so it is not a `source`).
+        error: std::io::Error,
     },
     /// The deadline passed; the process group was killed.
-    #[error("{program}: still running after {waited:?}, killed")]
+    #[error("{program}: still running after {} ms, killed", waited.as_millis())]
     Timeout {
         /// Program name.
         program: String,
@@ -86,7 +88,7 @@ pub fn output(program: &str, args: &[&str], deadline: &Deadline) -> Result<Outpu
         .process_group(0);
     let mut child = cmd.spawn().map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => ExecError::NotFound { program: program.into() },
-        _ => ExecError::Spawn { program: program.into(), source },
+        _ => ExecError::Spawn { program: program.into(), error: source },
     })?;
     let out = child.stdout.take().map(drain);
     let err = child.stderr.take().map(drain);
@@ -96,8 +98,8 @@ pub fn output(program: &str, args: &[&str], deadline: &Deadline) -> Result<Outpu
             Ok(Some(status)) => break status,
             Ok(None) if deadline.expired() => {
                 // SIGKILL the group: the tool's own children must not outlive the action.
-                let pgid = child.id().cast_signed();
-                let _ = nix_kill_group(pgid);
+                let pgid = Pid::from_raw(child.id().cast_signed());
+                let _ = killpg(pgid, Signal::SIGKILL);
                 let _ = child.wait();
                 return Err(ExecError::Timeout {
                     program: program.into(),
@@ -108,7 +110,7 @@ pub fn output(program: &str, args: &[&str], deadline: &Deadline) -> Result<Outpu
                 deadline.sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(20));
             }
-            Err(source) => return Err(ExecError::Spawn { program: program.into(), source }),
+            Err(error) => return Err(ExecError::Spawn { program: program.into(), error }),
         }
     };
     let join =
@@ -128,13 +130,6 @@ pub fn run(program: &str, args: &[&str], deadline: &Deadline) -> Result<Output, 
             stderr: out.stderr,
         })
     }
-}
-
-#[allow(unsafe_code)]
-fn nix_kill_group(pgid: i32) -> std::io::Result<()> {
-    // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-    let rc = unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 
 #[cfg(test)]

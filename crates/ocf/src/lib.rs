@@ -18,12 +18,13 @@
 //! # Example
 //! ```no_run
 //! use ocf::{ActionSpec, Agent, AgentInfo, Ctx, OcfError, Param, Status, Values};
+//! const STATE: Param = Param::string("state").default("/run/null").desc("state file", "Where.");
 //! struct Null;
 //! impl Agent for Null {
 //!     type Config = ();
 //!     const INFO: AgentInfo = AgentInfo {
 //!         name: "null", version: "0.1.0", shortdesc: "does nothing", longdesc: "Nothing.",
-//!         params: &[Param::string("state").desc("state file", "Where the state lives.")],
+//!         params: &[STATE],
 //!         actions: &[ActionSpec::new("start", 20), ActionSpec::new("stop", 20), ActionSpec::monitor(20, 10)],
 //!     };
 //!     fn validate(&self, _: &Values<'_>, _: &Ctx) -> Result<(), OcfError> { Ok(()) }
@@ -47,7 +48,9 @@ pub mod exec;
 pub mod log;
 pub mod metadata;
 pub mod param;
+pub mod proc;
 pub mod score;
+pub mod state_file;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -59,8 +62,8 @@ pub use action::Action;
 pub use code::{OcfCode, Status};
 pub use deadline::Deadline;
 pub use env::{CloneMeta, Notify, NotifyOp, NotifyType, OcfEnv, Peer};
-pub use error::{OcfError, OcfResultExt};
-pub use metadata::{ActionSpec, AgentInfo, Role};
+pub use error::{Context, OcfError};
+pub use metadata::{ActionSpec, AgentInfo, MetaRole};
 pub use param::{Kind, Param, Values};
 
 /// Timeout assumed for an action that neither Pacemaker nor meta-data gives one for.
@@ -158,13 +161,25 @@ pub trait Agent {
     }
 
     /// `stop` when validation failed: a failed stop gets the node fenced, so agents that can
-    /// prove nothing is held should return `Ok`. The default reports the validation error.
-    fn stop_invalid(&self, _ctx: &Ctx, err: OcfError) -> Result<(), OcfError> {
+    /// prove nothing is held should return `Ok`. `values` are the parameters as given
+    /// ([`Values::unchecked`]). The default reports the validation error.
+    fn stop_invalid(
+        &self,
+        _values: &Values<'_>,
+        _ctx: &Ctx,
+        err: OcfError,
+    ) -> Result<(), OcfError> {
         Err(err)
     }
-    /// `monitor` when validation failed. By default a probe reports "not running" when the
-    /// configuration cannot work on this node (OCF_ERR_ARGS): the resource cannot be here.
-    fn monitor_invalid(&self, ctx: &Ctx, err: OcfError) -> Result<Status, OcfError> {
+    /// `monitor` when validation failed (`values` as for [`Agent::stop_invalid`]). By default a
+    /// probe reports "not running" when the configuration cannot work on this node
+    /// (OCF_ERR_ARGS): the resource cannot be here.
+    fn monitor_invalid(
+        &self,
+        _values: &Values<'_>,
+        ctx: &Ctx,
+        err: OcfError,
+    ) -> Result<Status, OcfError> {
         if ctx.is_probe() && err.code() == OcfCode::ErrArgs {
             ::log::info!("probe: {}; so not running here", err.reason());
             return Ok(Status::NotRunning);
@@ -272,8 +287,14 @@ fn dispatch<A: Agent>(agent: &A, ctx: &Ctx) -> Result<OcfCode, OcfError> {
     });
     let cfg = match (cfg, ctx.action) {
         (Ok(cfg), _) => cfg,
-        (Err(e), Action::Stop) => return agent.stop_invalid(ctx, e).map(|()| OcfCode::Success),
-        (Err(e), Action::Monitor) => return agent.monitor_invalid(ctx, e).map(Status::code),
+        (Err(e), Action::Stop) => {
+            let values = Values::unchecked(A::INFO.params, &ctx.env);
+            return agent.stop_invalid(&values, ctx, e).map(|()| OcfCode::Success);
+        }
+        (Err(e), Action::Monitor) => {
+            let values = Values::unchecked(A::INFO.params, &ctx.env);
+            return agent.monitor_invalid(&values, ctx, e).map(Status::code);
+        }
         (Err(e), Action::Notify) => {
             ::log::error!("notify ignored, configuration invalid: {}", e.detail());
             return Ok(OcfCode::Success);
@@ -323,6 +344,8 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
+    const NAME: Param = Param::string("name").required().desc("name", "A name.");
+
     /// A fake agent whose state is a cell, to exercise dispatch and the exit-code policy.
     struct Fake {
         running: Cell<bool>,
@@ -335,10 +358,7 @@ mod tests {
             version: "0.1.0",
             shortdesc: "fake",
             longdesc: "A fake agent.",
-            params: &[
-                Param::string("name").required().desc("name", "A name."),
-                Param::integer("n", 0, 10).default("1").desc("n", "A number."),
-            ],
+            params: &[NAME, Param::integer("n", 0, 10).default("1").desc("n", "A number.")],
             actions: &[
                 ActionSpec::new("start", 20),
                 ActionSpec::new("stop", 20),
@@ -348,7 +368,7 @@ mod tests {
         };
 
         fn validate(&self, v: &Values<'_>, _: &Ctx) -> Result<String, OcfError> {
-            let name = v.str("name").unwrap_or_default();
+            let name = v.str(&NAME);
             if name == "elsewhere" {
                 return Err(OcfError::args("name 'elsewhere' does not exist on this node"));
             }
@@ -484,5 +504,58 @@ mod tests {
             "advertised timeout when Pacemaker gives none"
         );
         assert!(!ctx.is_probe());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A value for a variable Pacemaker fills with a number: any text, or any number.
+        fn number_or_text() -> impl Strategy<Value = String> {
+            prop_oneof![any::<String>(), any::<u64>().prop_map(|n| n.to_string()), "[0-9]{1,30}"]
+        }
+
+        const METAS: &[&str] = &[
+            "OCF_RESKEY_CRM_meta_timeout",
+            "OCF_RESKEY_CRM_meta_interval",
+            "OCF_CHECK_LEVEL",
+            "OCF_RESKEY_CRM_meta_clone_max",
+            "OCF_RESKEY_CRM_meta_promoted_max",
+            "OCF_RESKEY_CRM_meta_master_max",
+            "OCF_RESKEY_CRM_meta_promotable",
+            "OCF_RESKEY_CRM_meta_notify_active_resource",
+            "OCF_RESKEY_CRM_meta_notify_active_uname",
+            "OCF_RESOURCE_INSTANCE",
+        ];
+
+        proptest! {
+            /// Whatever Pacemaker (or an operator's crm_resource --force-*) puts in the metas,
+            /// the context is built: a panic here would escape as exit 101.
+            #[test]
+            fn any_metas_make_a_context(
+                values in prop::collection::vec(number_or_text(), METAS.len()),
+                kind in prop_oneof![Just("pre".to_owned()), Just("post".to_owned()), any::<String>()],
+                op in prop_oneof![Just("promote".to_owned()), any::<String>()],
+            ) {
+                let mut pairs: Vec<(&str, &str)> =
+                    METAS.iter().copied().zip(values.iter().map(String::as_str)).collect();
+                pairs.push(("OCF_RESKEY_CRM_meta_notify_type", &kind));
+                pairs.push(("OCF_RESKEY_CRM_meta_notify_operation", &op));
+                let env = OcfEnv::from_pairs(&pairs);
+                for action in [Action::Start, Action::Monitor, Action::Notify] {
+                    let ctx = test_support::ctx_for(env.clone(), action);
+                    let _ = (ctx.is_probe(), ctx.deadline.remaining(), ctx.deadline.expired());
+                }
+            }
+
+            #[test]
+            fn any_argv_is_an_action_or_refused(args in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..12), 0..4)) {
+                use std::os::unix::ffi::OsStringExt;
+                let args: Vec<OsString> = args.into_iter().map(OsString::from_vec).collect();
+                if let Ok(action) = Action::from_args(args) {
+                    prop_assert_eq!(Action::parse(action.name()), Some(action));
+                }
+            }
+        }
     }
 }

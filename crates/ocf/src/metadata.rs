@@ -10,21 +10,21 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use crate::param::{Kind, Param};
 
-/// A role for role-specific monitor entries.
+/// The role a meta-data `<action>` entry is for (role-specific monitors).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub enum MetaRole {
     /// The promoted role.
     Promoted,
     /// The unpromoted role.
     Unpromoted,
 }
 
-impl Role {
+impl MetaRole {
     /// As written in meta-data.
     pub fn name(self) -> &'static str {
         match self {
-            Role::Promoted => "Promoted",
-            Role::Unpromoted => "Unpromoted",
+            MetaRole::Promoted => "Promoted",
+            MetaRole::Unpromoted => "Unpromoted",
         }
     }
 }
@@ -41,7 +41,7 @@ pub struct ActionSpec {
     /// `OCF_CHECK_LEVEL` of this monitor.
     pub depth: Option<u32>,
     /// Role of this monitor.
-    pub role: Option<Role>,
+    pub role: Option<MetaRole>,
 }
 
 impl ActionSpec {
@@ -60,7 +60,7 @@ impl ActionSpec {
     }
 
     /// Restrict to a role.
-    pub const fn role(self, role: Role) -> ActionSpec {
+    pub const fn role(self, role: MetaRole) -> ActionSpec {
         ActionSpec { role: Some(role), ..self }
     }
 }
@@ -202,7 +202,7 @@ mod tests {
     const ACTIONS: &[ActionSpec] = &[
         ActionSpec::new("start", 20),
         ActionSpec::monitor(20, 10),
-        ActionSpec::monitor(20, 9).role(Role::Promoted),
+        ActionSpec::monitor(20, 9).role(MetaRole::Promoted),
     ];
     pub(crate) const INFO: AgentInfo = AgentInfo {
         name: "test",

@@ -1,120 +1,124 @@
 //! Promotion scores through `crm_attribute --promotion` (lifetime reboot), never the deprecated
 //! `crm_master`. Outside a cluster (ocf-tester, a lab without Pacemaker) the call fails: that is
 //! logged, not fatal, as resource-agents' `ocf_promotion_score` callers expect.
+//!
+//! [`Publisher`] is the one way an agent publishes: its own score on this node, optionally only
+//! when it changed, and (for an agent that finds a peer further ahead) a peer's score.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::Ctx;
-use crate::exec::{self, ExecError};
+use crate::exec;
 
-const TOOL: &str = "crm_attribute";
+/// Publishes this instance's promotion score.
+///
+/// With a cache, a score is published only when it differs from what this instance last
+/// published, so a monitor whose score did not change forks nothing. The last value lives in
+/// `<dir>/<instance>.score`; `dir` should be on a tmpfs such as /run, wiped at boot like the
+/// lifetime=reboot attribute. Probes always publish: after a Pacemaker restart attrd has
+/// forgotten the score while the file is still there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Publisher {
+    cache: Option<PathBuf>,
+}
 
-fn base_args(ctx: &Ctx) -> Vec<String> {
+/// What one `crm_attribute` call does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Update(i64),
+    Delete,
+}
+
+/// The one place the `crm_attribute` arguments are built: this instance's promotion attribute
+/// on `node` (this node's, from `CRM_meta_on_node`, when `None`).
+fn args(ctx: &Ctx, node: Option<&str>, op: Op) -> Vec<String> {
     let mut args = vec![format!("--promotion={}", ctx.instance), "--lifetime=reboot".into()];
-    if let Some(node) = &ctx.node {
+    if let Some(node) = node.or(ctx.node.as_deref()) {
         args.push(format!("--node={node}"));
+    }
+    match op {
+        Op::Update(n) => args.extend(["--update".into(), n.to_string()]),
+        Op::Delete => args.push("--delete".into()),
     }
     args
 }
 
-fn call(ctx: &Ctx, extra: &[String]) -> Result<exec::Output, ExecError> {
-    let mut args = base_args(ctx);
-    args.extend_from_slice(extra);
+fn call(ctx: &Ctx, node: Option<&str>, op: Op) -> Result<(), exec::ExecError> {
+    let args = args(ctx, node, op);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    exec::run(TOOL, &args, &ctx.deadline)
+    exec::run("crm_attribute", &args, &ctx.deadline).map(|_| ())
 }
 
-/// Set this instance's promotion score on this node; failures are logged.
-pub fn set(ctx: &Ctx, score: i64) {
-    match call(ctx, &["--update".into(), score.to_string()]) {
-        Ok(_) => log::debug!("promotion score set to {score}"),
-        Err(e) => log::warn!("could not set promotion score {score}: {e}"),
+impl Publisher {
+    /// Publish every time.
+    pub fn uncached() -> Publisher {
+        Publisher { cache: None }
     }
-}
 
-/// Remove this instance's promotion score on this node; failures are logged.
-pub fn delete(ctx: &Ctx) {
-    match call(ctx, &["--delete".into()]) {
-        Ok(_) => log::debug!("promotion score removed"),
-        Err(e) => log::warn!("could not remove promotion score: {e}"),
-    }
-}
-
-/// This instance's promotion score on this node, if set and readable.
-pub fn get(ctx: &Ctx) -> Option<i64> {
-    let out = call(ctx, &["--query".into(), "--quiet".into()]).ok()?;
-    out.stdout.trim().parse().ok()
-}
-
-/// Publishes a score only when it differs from what this instance last published, so a monitor
-/// whose score did not change forks nothing. The last value lives in `<dir>/<instance>.score`;
-/// `dir` should be on a tmpfs such as /run, wiped at boot like the lifetime=reboot attribute.
-/// Probes always publish: after a Pacemaker restart attrd has forgotten the score while the file
-/// is still there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cached {
-    path: PathBuf,
-}
-
-impl Cached {
-    /// The cache of `instance` under `dir` (created when first written).
-    pub fn new(dir: &Path, instance: &str) -> Cached {
+    /// Publish only changes, remembering the last value of `instance` under `dir` (created
+    /// when first written).
+    pub fn cached(dir: &Path, instance: &str) -> Publisher {
         let name: String = instance
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || "-_.:".contains(c) { c } else { '_' })
             .collect();
-        Cached { path: dir.join(format!("{name}.score")) }
+        Publisher { cache: Some(dir.join(format!("{name}.score"))) }
     }
 
     fn last(&self) -> Option<String> {
-        fs::read_to_string(&self.path).ok().map(|s| s.trim().to_owned())
+        let path = self.cache.as_ref()?;
+        fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
     }
 
     fn remember(&self, value: &str) {
-        let written = self
-            .path
-            .parent()
-            .map_or(Ok(()), fs::create_dir_all)
-            .and_then(|()| fs::write(&self.path, format!("{value}\n")));
-        if let Err(e) = written {
-            log::debug!("cannot write {}: {e}", self.path.display());
+        let Some(path) = &self.cache else { return };
+        if let Err(e) = crate::state_file::write(path, format!("{value}\n")) {
+            log::debug!("cannot write {}: {e}", path.display());
         }
     }
 
-    /// Whether `value` must be published (a probe, or not what was last published).
-    fn needs(&self, probe: bool, value: &str) -> bool {
-        probe || self.last().as_deref() != Some(value)
+    /// Forget what was last published, so that the next [`Publisher::publish`] runs.
+    pub fn forget(&self) {
+        if let Some(path) = &self.cache {
+            let _ = fs::remove_file(path);
+        }
     }
 
-    /// Publish `score` (`None`: delete it) unless it is what was last published.
+    /// Whether `value` must be published (no cache, a probe, or not what was last published).
+    fn needs(&self, probe: bool, value: &str) -> bool {
+        self.cache.is_none() || probe || self.last().as_deref() != Some(value)
+    }
+
+    /// Publish this node's `score` (`None`: delete it); failures are logged.
     pub fn publish(&self, ctx: &Ctx, score: Option<i64>) {
         let value = score.map_or_else(|| "deleted".to_owned(), |n| n.to_string());
         if !self.needs(ctx.is_probe(), &value) {
             return;
         }
-        let res = match score {
-            Some(n) => call(ctx, &["--update".into(), n.to_string()]),
-            None => call(ctx, &["--delete".into()]),
-        };
-        match res {
-            Ok(_) => {
-                log::debug!("promotion score: {value}");
+        match call(ctx, None, score.map_or(Op::Delete, Op::Update)) {
+            Ok(()) => {
+                log::info!("promotion score: {value}");
                 self.remember(&value);
             }
             Err(e) => {
                 log::warn!("could not publish promotion score {value}: {e}");
-                let _ = fs::remove_file(&self.path);
+                self.forget();
             }
         }
     }
-}
 
-/// The argument list, for tests and docs.
-pub fn args_for_update(ctx: &Ctx, score: i64) -> Vec<String> {
-    let mut a = base_args(ctx);
-    a.extend(["--update".into(), score.to_string()]);
-    a
+    /// Set `node`'s score for this instance (a promote that found `node` further ahead moves
+    /// the score there; `None` deletes it: a primary withdraws the score of a replica that is
+    /// not replicating from it); never cached, failures are logged.
+    pub fn publish_for(&self, ctx: &Ctx, node: &str, score: impl Into<Option<i64>>) {
+        let score = score.into();
+        let value = score.map_or_else(|| "deleted".to_owned(), |n| n.to_string());
+        match call(ctx, Some(node), score.map_or(Op::Delete, Op::Update)) {
+            Ok(()) => log::info!("promotion score of {node}: {value}"),
+            Err(e) => log::warn!("could not set the promotion score of {node} to {value}: {e}"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -126,14 +130,14 @@ mod tests {
 
     #[test]
     fn cache_file_names_are_safe() {
-        let c = Cached::new(Path::new("/run/x"), "vol:0/../y");
-        assert_eq!(c.path, Path::new("/run/x/vol:0_.._y.score"));
+        let c = Publisher::cached(Path::new("/run/x"), "vol:0/../y");
+        assert_eq!(c.cache.as_deref(), Some(Path::new("/run/x/vol:0_.._y.score")));
     }
 
     #[test]
     fn cache_skips_an_unchanged_score_but_not_in_a_probe() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cached::new(&dir.path().join("state"), "vol:0");
+        let cache = Publisher::cached(&dir.path().join("state"), "vol:0");
         assert!(cache.needs(false, "10000"), "nothing published yet");
         cache.remember("10000");
         assert!(!cache.needs(false, "10000"));
@@ -142,6 +146,9 @@ mod tests {
         cache.remember("deleted");
         assert!(!cache.needs(false, "deleted"));
         assert!(cache.needs(false, "10000"));
+        cache.forget();
+        assert!(cache.needs(false, "deleted"), "forgotten");
+        assert!(Publisher::uncached().needs(false, "10000"), "no cache: always");
     }
 
     #[test]
@@ -152,8 +159,21 @@ mod tests {
         ]);
         let ctx = ctx_for(env, Action::Monitor);
         assert_eq!(
-            args_for_update(&ctx, 1000),
+            args(&ctx, None, Op::Update(1000)),
             ["--promotion=db:1", "--lifetime=reboot", "--node=n2", "--update", "1000"]
+        );
+        assert_eq!(
+            args(&ctx, None, Op::Delete),
+            ["--promotion=db:1", "--lifetime=reboot", "--node=n2", "--delete"]
+        );
+        assert_eq!(
+            args(&ctx, Some("n3"), Op::Update(1000)),
+            ["--promotion=db:1", "--lifetime=reboot", "--node=n3", "--update", "1000"]
+        );
+        let outside = ctx_for(OcfEnv::from_pairs(&[("OCF_RESOURCE_INSTANCE", "v")]), Action::Start);
+        assert_eq!(
+            args(&outside, None, Op::Delete),
+            ["--promotion=v", "--lifetime=reboot", "--delete"]
         );
     }
 }

@@ -87,6 +87,11 @@ fn reserve_port() -> (u16, TcpListener) {
     (l.local_addr().expect("addr").port(), l)
 }
 
+/// Assert that an agent run succeeded.
+pub fn ok(r: &Run, what: &str) {
+    assert_eq!(r.rc, 0, "{what}: {}", r.stderr);
+}
+
 /// Result of one agent run.
 #[derive(Debug)]
 pub struct Run {
@@ -298,6 +303,34 @@ impl Lab {
         Run { rc: out.status.code().unwrap_or(-1), stderr }
     }
 
+    /// As Pacemaker brings a clone up: every instance starts read-only, n1 is promoted, the
+    /// others get the post-promote notification and replicate from it.
+    pub fn primary_with_replicas(&self) {
+        // Free every reserved port first: a peer check against a port that is still held (but
+        // not served) would wait for peer_timeout.
+        for n in &self.nodes {
+            self.release_port(&n.name);
+        }
+        for n in &self.nodes {
+            ok(&self.start(&n.name), "start");
+        }
+        ok(&self.agent("n1", "promote", &[]), "promote n1");
+        for n in self.nodes.iter().skip(1) {
+            ok(&self.notify_promoted(&n.name, "n1"), "notify replica");
+        }
+    }
+
+    /// A clone of `n` nodes, n1 primary, with `rows` rows inserted on n1 and replicated to all.
+    pub fn replicating(n: usize, semi_sync: bool, rows: u32) -> Lab {
+        let lab = Lab::new(n, semi_sync);
+        lab.primary_with_replicas();
+        lab.insert("n1", 0..rows);
+        for node in lab.nodes.iter().skip(1) {
+            lab.wait_count(&node.name, u64::from(rows));
+        }
+        lab
+    }
+
     /// Start a node as the clone's first instance (no primary known yet).
     pub fn start(&self, node: &str) -> Run {
         self.agent(node, "start", &[])
@@ -371,7 +404,9 @@ impl Lab {
         }
     }
 
-    /// SIGKILL a node's mariadbd by the pid it wrote, and wait until it is gone.
+    /// SIGKILL a node's mariadbd by the pid it wrote, and wait until it is gone: reaped, or a
+    /// zombie (state Z or X in `/proc/<pid>/stat`, which is what decides, not whether
+    /// `/proc/<pid>/cmdline` can still be read).
     pub fn kill(&self, node: &str) {
         let pid = self.node(node).pid().expect("pid");
         let _ = nix::sys::signal::kill(
@@ -379,9 +414,7 @@ impl Lab {
             nix::sys::signal::Signal::SIGKILL,
         );
         let t0 = Instant::now();
-        while Path::new(&format!("/proc/{pid}/cmdline")).exists()
-            && fs::read(format!("/proc/{pid}/cmdline")).map(|b| !b.is_empty()).unwrap_or(false)
-        {
+        while ocf::proc::stat(pid).is_some_and(|s| s.alive()) {
             assert!(t0.elapsed() < Duration::from_secs(20), "pid {pid} survived SIGKILL");
             thread::sleep(Duration::from_millis(20));
         }
@@ -417,9 +450,7 @@ impl Drop for Lab {
                         nix::sys::signal::Signal::SIGKILL,
                     );
                     let t0 = Instant::now();
-                    while fs::read(format!("/proc/{pid}/cmdline"))
-                        .map(|b| !b.is_empty())
-                        .unwrap_or(false)
+                    while ocf::proc::stat(pid).is_some_and(|s| s.alive())
                         && t0.elapsed() < Duration::from_secs(10)
                     {
                         thread::sleep(Duration::from_millis(20));

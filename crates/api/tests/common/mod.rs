@@ -1,12 +1,15 @@
 //! Test fixtures: a private MariaDB (own datadir, socket and loopback port, stopped by its pid)
 //! and a `ferroha-api` process (own config, secrets and log in a temporary directory).
-#![allow(dead_code, unsafe_code)]
+// libc::kill and setsockopt on processes and sockets this module owns (SAFETY on each block).
+#![allow(unsafe_code)]
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -122,6 +125,54 @@ impl Mariadb {
         }
     }
 
+    /// A (non-SUPER) user with `grants` (e.g. `SELECT, INSERT`) on `name`.* (`*` for `*.*`),
+    /// without creating the database. An empty `grants` makes a user with no privilege on it.
+    pub fn user(&self, name: &str, user: &str, password: &str, grants: &str) {
+        let mut c = self.root().expect("root connection");
+        for host in ["127.0.0.1", "localhost"] {
+            c.query_drop(format!(
+                "CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY '{password}'"
+            ))
+            .expect("create user");
+            if !grants.is_empty() {
+                let on = if name == "*" { "*.*".to_owned() } else { format!("`{name}`.*") };
+                c.query_drop(format!("GRANT {grants} ON {on} TO '{user}'@'{host}'"))
+                    .expect("grant");
+            }
+        }
+    }
+
+    /// `SELECT COUNT(*) …` as root; None when it cannot be run.
+    fn count(&self, sql: &str, params: impl Into<mysql::Params>) -> Option<u64> {
+        let mut c = self.root().ok()?;
+        c.exec_first(sql, params).ok().flatten()
+    }
+
+    /// Whether a statement of `user` waits in `state` (e.g. `Waiting for table metadata lock`).
+    pub fn waits(&self, user: &str, state: &str) -> bool {
+        let sql =
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ? AND STATE = ?";
+        self.count(sql, (user, state)).unwrap_or(0) > 0
+    }
+
+    /// Whether a statement of `user` starting with `prefix` runs now.
+    pub fn runs(&self, user: &str, prefix: &str) -> bool {
+        let sql =
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE ?";
+        self.count(sql, (user, format!("{prefix}%"))).unwrap_or(0) > 0
+    }
+
+    pub fn has_database(&self, name: &str) -> bool {
+        let sql = "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
+        self.count(sql, (name,)).expect("schemata") > 0
+    }
+
+    pub fn has_table(&self, db: &str, table: &str) -> bool {
+        let sql = "SELECT COUNT(*) FROM information_schema.TABLES \
+                   WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
+        self.count(sql, (db, table)).expect("tables") > 0
+    }
+
     pub fn set_read_only(&self, on: bool) {
         let mut c = self.root().expect("root connection");
         c.query_drop(format!("SET GLOBAL read_only = {}", u8::from(on))).expect("set read_only");
@@ -195,7 +246,6 @@ pub struct Api {
     pub child: Child,
     pub base: String,
     pub token: String,
-    pub password: String,
     pub dir: tempfile::TempDir,
 }
 
@@ -221,13 +271,7 @@ impl Api {
             .stderr(log)
             .spawn()
             .expect("start ferroha-api");
-        let mut api = Api {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            token,
-            password: target.password.to_owned(),
-            dir,
-        };
+        let mut api = Api { child, base: format!("http://127.0.0.1:{port}"), token, dir };
         let up = wait_until(Duration::from_secs(30), || {
             matches!(api.child.try_wait(), Ok(Some(_))) || api.get("/health").0 == 200
         });
@@ -264,7 +308,16 @@ impl Api {
     }
 
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        match Self::agent().get(format!("{}{path}", self.base)).call() {
+        self.get_with(path, None)
+    }
+
+    /// A GET with `token` (None: no Authorization header); status 0 when there is no answer.
+    pub fn get_with(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        let mut req = Self::agent().get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        match req.call() {
             Ok(r) => {
                 let (s, b, _) = Self::finish(Ok(r));
                 (s, b)
@@ -326,6 +379,96 @@ impl Drop for Api {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// A TCP relay on a loopback port to `target`, so a test can break the API's database
+/// connections while a query runs. New connections keep being relayed after a cut.
+pub struct Relay {
+    pub port: u16,
+    pairs: Arc<Mutex<Vec<(TcpStream, TcpStream)>>>,
+    stop: Arc<AtomicBool>,
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream) {
+    let mut buf = [0u8; 16384];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Relay {
+    pub fn start(target: u16) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("relay bind");
+        let port = listener.local_addr().expect("addr").port();
+        let pairs: Arc<Mutex<Vec<(TcpStream, TcpStream)>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (registry, stopped) = (Arc::clone(&pairs), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else { continue };
+                let (Ok(c2), Ok(s2), Ok(c3), Ok(s3)) = (
+                    client.try_clone(),
+                    server.try_clone(),
+                    client.try_clone(),
+                    server.try_clone(),
+                ) else {
+                    continue;
+                };
+                std::thread::spawn(move || pump(c2, s2));
+                std::thread::spawn(move || pump(s3, c3));
+                registry.lock().unwrap_or_else(|e| e.into_inner()).push((client, server));
+            }
+        });
+        Relay { port, pairs, stop }
+    }
+
+    /// Break every relayed connection: with `reset`, the API's side gets a TCP RST (as from a
+    /// rebooted or fenced host), otherwise a FIN (as from a server that closed it).
+    pub fn cut(&self, reset: bool) {
+        let pairs = std::mem::take(&mut *self.pairs.lock().unwrap_or_else(|e| e.into_inner()));
+        for (client, server) in &pairs {
+            if reset {
+                let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+                // SAFETY: setsockopt on a socket this relay owns, with a valid linger struct.
+                unsafe {
+                    libc::setsockopt(
+                        client.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_LINGER,
+                        (&linger as *const libc::linger).cast(),
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    );
+                }
+            }
+            // Reading shut down wakes both pumps without sending anything; each drops its
+            // clones, and the last close sends the RST (linger 0) or the FIN.
+            let _ = client.shutdown(Shutdown::Read);
+            let _ = server.shutdown(Shutdown::Read);
+            if !reset {
+                let _ = client.shutdown(Shutdown::Write);
+            }
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.cut(false);
+        // Wake the accept loop so it sees the stop flag and returns.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
