@@ -129,12 +129,9 @@ impl Db {
     /// STOP took about 2 s in 5 of 10 rounds, KILL, 50 ms, STOP took 51–58 ms in 10 of 10.
     /// The clone's start bounds the rest (`--rpl-semi-sync-slave-kill-conn-timeout=1`).
     pub(crate) fn stop_replication(&mut self, io_only: bool) -> Result<(), DbError> {
-        let ids = self.rows(
-            "listing replication threads",
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Slave_IO'",
-        );
+        let threads = self.threads("listing replication threads").unwrap_or_default();
         let mut killed = false;
-        for id in ids.unwrap_or_default().iter().filter_map(|r| r.get("ID")?.parse::<u64>().ok()) {
+        for id in threads.iter().filter(|(_, _, cmd)| cmd == "Slave_IO").map(|(id, _, _)| *id) {
             // Errors (the thread ended meanwhile, no privilege) leave it to STOP SLAVE.
             killed |= self.exec("ending the replication IO thread", &format!("KILL {id}")).is_ok();
         }
@@ -199,22 +196,26 @@ impl Db {
     /// Thread ids of the client sessions that could still write after `read_only=ON` (see
     /// [`sessions_to_end`]).
     pub(crate) fn writer_sessions(&mut self) -> Result<Vec<u64>, DbError> {
-        let rows = self.rows(
-            "listing sessions",
-            "SELECT ID, USER, COMMAND, CONNECTION_ID() AS OWN FROM information_schema.PROCESSLIST",
-        )?;
-        let own = rows.first().and_then(|r| r.get("OWN")).and_then(|v| v.parse().ok()).unwrap_or(0);
-        let sessions: Vec<(u64, String, String)> = rows
+        let sessions = self.threads("listing sessions")?;
+        Ok(sessions_to_end(&sessions, u64::from(self.conn.connection_id())))
+    }
+
+    /// The server's threads as `(id, user, command)`, from `SHOW PROCESSLIST`. Not from
+    /// `information_schema.PROCESSLIST`: a query on it builds an on-disk temporary table in
+    /// `tmpdir` (its `INFO` column is a `LONGTEXT`), so a full, missing or meddled-with `tmpdir`
+    /// would fail a demote (seen in CI: `Error on delete of '/tmp/#sql-temptable-….MAD'`).
+    fn threads(&mut self, what: &str) -> Result<Vec<(u64, String, String)>, DbError> {
+        let rows = self.rows(what, "SHOW PROCESSLIST")?;
+        Ok(rows
             .iter()
             .filter_map(|r| {
                 Some((
-                    r.get("ID")?.parse().ok()?,
-                    r.get("USER")?.clone(),
-                    r.get("COMMAND")?.clone(),
+                    r.get("Id")?.parse().ok()?,
+                    r.get("User")?.clone(),
+                    r.get("Command")?.clone(),
                 ))
             })
-            .collect();
-        Ok(sessions_to_end(&sessions, own))
+            .collect())
     }
 
     /// `SHOW SLAVE STATUS`, `None` when no replication is configured.

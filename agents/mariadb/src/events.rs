@@ -33,12 +33,12 @@ pub(crate) fn start_on_primary(cfg: &Config, db: &mut Db) -> Result<(), OcfError
     let rows = db
         .rows(
             "listing replicated events",
-            "SELECT EVENT_SCHEMA, EVENT_NAME FROM information_schema.EVENTS \
-             WHERE STATUS = 'SLAVESIDE_DISABLED'",
+            // mysql.event, not information_schema.EVENTS: no temporary table in `tmpdir`.
+            "SELECT db, name FROM mysql.event WHERE status = 'SLAVESIDE_DISABLED'",
         )
         .context("promote")?;
     for r in rows {
-        let (Some(schema), Some(name)) = (r.get("EVENT_SCHEMA"), r.get("EVENT_NAME")) else {
+        let (Some(schema), Some(name)) = (r.get("db"), r.get("name")) else {
             continue;
         };
         let id = |s: &str| format!("`{}`", s.replace('`', "``"));

@@ -72,6 +72,31 @@ fn replication_switchover_and_scores() {
     lab.assert_no_password_leak();
 }
 
+/// Demote and promote list the server's threads (sessions to end, the IO thread to kill); that
+/// must not need a temporary table in `tmpdir`, as an `information_schema` query does: a full or
+/// vanished `tmpdir` must not fail a switchover. Failed before: `demote: listing sessions: …
+/// Can't create/write to file '…/#sql-temptable-….MAI'` (and in CI `Error on delete of …`).
+#[test]
+fn switchover_needs_no_tmpdir() {
+    let lab = Lab::replicating(2, false, 5);
+    let tmpdir = |n: &str| lab.node(n).dir.join("tmp");
+    for n in ["n1", "n2"] {
+        std::fs::remove_dir(tmpdir(n)).expect("remove tmpdir");
+    }
+    ok(&lab.agent("n1", "demote", &[]), "demote n1 without tmpdir");
+    ok(&lab.agent("n2", "promote", &[]), "promote n2 without tmpdir");
+    // A replica's SQL thread itself needs the tmpdir: that is the server's own business.
+    for n in ["n1", "n2"] {
+        std::fs::create_dir(tmpdir(n)).expect("tmpdir back");
+    }
+    ok(&lab.notify_promoted("n1", "n2"), "re-point n1");
+    lab.insert("n2", 5..8);
+    lab.wait_count("n1", 8);
+    for n in ["n1", "n2"] {
+        ok(&lab.agent(n, "stop", &[]), "stop");
+    }
+}
+
 #[test]
 fn most_advanced_replica_wins_and_lagging_promote_fails() {
     let mut lab = Lab::new(3, false);

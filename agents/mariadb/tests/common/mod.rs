@@ -178,12 +178,17 @@ impl Lab {
                 .expect("cp");
             assert!(st.success());
             let (port, reserved) = reserve_port();
+            // Each server its own tmpdir: servers of tests running at the same time do not
+            // share /tmp's temporary tables, and a test can take a server's tmpdir away.
+            let tmp = ndir.join("tmp");
+            fs::create_dir(&tmp).expect("tmpdir");
             fs::write(
                 ndir.join("my.cnf"),
                 format!(
                     "[mariadbd]\nserver-id={i}\nlog-bin=fh-bin\nbind-address=127.0.0.1\n\
                      skip-name-resolve\ninnodb-buffer-pool-size=32M\nperformance-schema=OFF\n\
-                     innodb-log-file-size=8M\nsync-binlog=1\n"
+                     innodb-log-file-size=8M\nsync-binlog=1\ntmpdir={}\n",
+                    tmp.display()
                 ),
             )
             .expect("my.cnf");
