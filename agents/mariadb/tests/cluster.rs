@@ -133,21 +133,9 @@ fn most_advanced_replica_wins_and_lagging_promote_fails() {
     lab.assert_no_password_leak();
 }
 
-/// n1 commits `extra` transactions n2 never receives and dies; n2 is promoted and commits
-/// `after`; n1 comes back and must be refused.
+/// n1 diverged ([`Lab::diverged_old_primary`]) comes back and must be refused.
 fn diverged_old_primary(extra: u32, after: u32) -> String {
-    let mut lab = Lab::new(2, false);
-    lab.primary_with_replicas();
-    lab.insert("n1", 0..5);
-    lab.wait_count("n2", 5);
-    // Partition: n2 stops hearing from n1, which commits more, then dies.
-    lab.sql("n2").query_drop("STOP SLAVE").expect("stop slave");
-    lab.insert("n1", 5..5 + extra);
-    lab.kill("n1");
-    ok(&lab.agent("n2", "promote", &[]), "promote n2");
-    lab.insert("n2", 100..100 + after);
-    // The old primary comes back: it must not rejoin.
-    let r = lab.start_with_primary("n1", "n2");
+    let (mut lab, r) = Lab::diverged_old_primary(extra, after);
     assert_eq!(r.rc, 1, "{}", r.stderr);
     assert!(r.reason().contains("diverged from the primary n2"), "{}", r.reason());
     assert!(r.stderr.contains("ERROR: diverged from the primary n2"), "logged: {}", r.stderr);

@@ -308,16 +308,7 @@ fn an_empty_node_is_rebuilt_and_the_agent_attaches_it() {
 /// n1 commits `extra` transactions n2 never receives and dies; n2 is promoted and commits
 /// `after`; the agent refuses n1 as diverged and Pacemaker stops it.
 fn diverged_n1(extra: u32, after: u32) -> Lab {
-    let lab = Lab::new(2, false);
-    primary_with(&lab, &["n2"]);
-    lab.insert("n1", 0..5);
-    lab.wait_count("n2", 5);
-    lab.sql("n2").query_drop("STOP SLAVE").expect("stop slave");
-    lab.insert("n1", 5..5 + extra);
-    lab.kill("n1");
-    ok(&lab.agent("n2", "promote", &[]), "promote n2");
-    lab.insert("n2", 100..100 + after);
-    let r = lab.start_with_primary("n1", "n2");
+    let (lab, r) = Lab::diverged_old_primary(extra, after);
     assert_eq!(r.rc, 1, "{}", r.stderr);
     assert!(r.reason().contains("diverged from the primary n2"), "{}", r.reason());
     assert!(r.reason().contains("rebuild this node from the primary"), "{}", r.reason());

@@ -336,6 +336,24 @@ impl Lab {
         lab
     }
 
+    /// Two nodes: n1 commits `extra` transactions n2 never receives and dies; n2 is promoted
+    /// and commits `after`; then n1 comes back. Returns the lab and n1's start with n2 as the
+    /// primary, which must refuse it.
+    pub fn diverged_old_primary(extra: u32, after: u32) -> (Lab, Run) {
+        let lab = Lab::new(2, false);
+        lab.primary_with_replicas();
+        lab.insert("n1", 0..5);
+        lab.wait_count("n2", 5);
+        // Partition: n2 stops hearing from n1, which commits more, then dies.
+        lab.sql("n2").query_drop("STOP SLAVE").expect("stop slave");
+        lab.insert("n1", 5..5 + extra);
+        lab.kill("n1");
+        ok(&lab.agent("n2", "promote", &[]), "promote n2");
+        lab.insert("n2", 100..100 + after);
+        let r = lab.start_with_primary("n1", "n2");
+        (lab, r)
+    }
+
     /// Start a node as the clone's first instance (no primary known yet).
     pub fn start(&self, node: &str) -> Run {
         self.agent(node, "start", &[])
