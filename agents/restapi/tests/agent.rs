@@ -110,18 +110,7 @@ impl Fixture {
     /// Processes whose command line mentions this fixture's directory (ours, whatever the pid
     /// file says).
     fn processes(&self) -> Vec<i32> {
-        let needle = self.dir.path().display().to_string();
-        let mut out = Vec::new();
-        for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
-            let state = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-            let zombie = state.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
-            if !zombie && String::from_utf8_lossy(&cmd).contains(&needle) {
-                out.push(pid);
-            }
-        }
-        out
+        testkit::processes_mentioning(&self.dir.path().display().to_string())
     }
 }
 

@@ -188,16 +188,7 @@ impl Fixture {
 
     /// Live processes whose command line mentions this fixture's directory.
     fn processes(&self) -> Vec<i32> {
-        let needle = self.dir.path().display().to_string();
-        let mut out = Vec::new();
-        for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-            let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
-            if String::from_utf8_lossy(&cmd).contains(&needle) && !zombie(pid) {
-                out.push(pid);
-            }
-        }
-        out
+        testkit::processes_mentioning(&self.dir.path().display().to_string())
     }
 
     /// Start, asserting success.

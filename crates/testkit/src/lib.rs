@@ -69,3 +69,15 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     assert!(path.exists(), "{} is missing; run cargo build --package {package}", path.display());
     path
 }
+
+/// Live processes (zombies left out) whose command line contains `needle`, such as a test's own
+/// directory: the daemons a test started, whatever their pid files say.
+pub fn processes_mentioning(needle: &str) -> Vec<i32> {
+    ocf::proc::pids()
+        .filter(|&pid| ocf::proc::stat(pid).is_some_and(|s| s.alive()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .collect()
+}
